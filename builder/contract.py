@@ -1,0 +1,78 @@
+"""The record contract: the JSON Schemas in ``schema/``, one per record kind, and what derives from them."""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = "1.0"
+
+#: record kind -> dataset config name (the folder of its shards in a dataset folder)
+CONFIG_OF_KIND: dict[str, str] = {
+    "frame": "frames",
+    "shooting_script": "shooting_scripts",
+    "highlight_curve": "highlight_curves",
+    "pair": "pairs",
+}
+KIND_OF_CONFIG: dict[str, str] = {config: kind for kind, config in CONFIG_OF_KIND.items()}
+KINDS: tuple[str, ...] = tuple(CONFIG_OF_KIND)
+
+
+def schema_dir() -> Path:
+    """Folder holding ``<kind>.schema.json``: the installed ``builder.schemas`` package, else the checkout's ``schema/``."""
+    try:
+        return Path(str(resources.files("builder.schemas")))
+    except ModuleNotFoundError:  # running from a checkout: schema/ sits beside builder/
+        return Path(__file__).resolve().parent.parent / "schema"
+
+
+@cache
+def _load(kind: str) -> dict[str, Any]:
+    if kind not in CONFIG_OF_KIND:
+        raise KeyError(f"unknown record kind {kind!r}; known kinds: {', '.join(KINDS)}")
+    path = schema_dir() / f"{kind}.schema.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_schema(kind: str) -> dict[str, Any]:
+    """The JSON Schema of one record kind (a copy: callers may not change the cached one)."""
+    return copy.deepcopy(_load(kind))
+
+
+def resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    """Follow a local ``$ref`` (``#/definitions/name``) inside ``root``."""
+    while "$ref" in schema:
+        ref = schema["$ref"]
+        if not ref.startswith("#/"):
+            raise ValueError(f"only local $ref are supported, got {ref!r}")
+        node: Any = root
+        for part in ref[2:].split("/"):
+            node = node[part]
+        schema = node
+    return schema
+
+
+def blank(kind: str, definition: str | None = None) -> dict[str, Any]:
+    """A record (or a ``definitions`` item such as ``person``) with every key present and unknown.
+
+    Scalars and objects are ``None``, lists ``[]``, ``kind``/``schema_version`` their constants. Stages and the
+    importer start from this and fill what they know, so every record carries the same keys.
+    """
+    root = _load(kind)
+    node = root if definition is None else resolve(root["definitions"][definition], root)
+    out: dict[str, Any] = {}
+    for name, prop in node["properties"].items():
+        prop = resolve(prop, root)
+        types = prop.get("type")
+        types = types if isinstance(types, list) else [types]
+        if "const" in prop:
+            out[name] = prop["const"]
+        elif "array" in types and "null" not in types:
+            out[name] = []
+        else:
+            out[name] = None
+    return out

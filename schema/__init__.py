@@ -1,0 +1,1 @@
+"""JSON Schemas of the SkyScript-100M records, installed as the data package ``builder.schemas``."""
