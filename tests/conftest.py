@@ -1,0 +1,32 @@
+"""Shared test setup: offline Hugging Face libraries, a private cache, the real data in ../shared/data."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+# before any test imports datasets/huggingface_hub: never touch the network, never the user's cache
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="skyscript-hf-home-"))
+os.environ.setdefault("TQDM_DISABLE", "1")
+sys.path.insert(0, str(REPO / "tests"))  # tests/factories.py
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` beside the checkout (real videos and the official sample records); required."""
+    assert SHARED_DATA.is_dir(), f"tests need the shared data folder at {SHARED_DATA}"
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO

