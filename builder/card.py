@@ -1,0 +1,128 @@
+"""The dataset folder's ``README.md``: YAML ``configs:``/``dataset_info`` derived from the schemas, counts from stats.
+
+``datasets`` 4+ loads a folder (or Hub repo) from this YAML alone, so it is generated, never written by hand;
+the prose comes from the ``dataset_card.md`` template, whose ``${...}`` placeholders are filled here.
+"""
+
+from __future__ import annotations
+
+import json
+import sysconfig
+from collections import Counter
+from pathlib import Path
+from string import Template
+from typing import Any
+
+import yaml
+
+from builder.contract import CONFIG_OF_KIND, KIND_OF_CONFIG, load_schema, resolve
+from builder.features import row_features
+from builder.shards import STATS_SUFFIX, shard_paths, stats_path
+
+TEMPLATE_NAME = "dataset_card.md"
+CARD_METADATA: dict[str, Any] = {
+    "pretty_name": "SkyScript-100M",
+    "license": "mit",
+    "language": ["en"],
+    "task_categories": ["text-generation", "image-to-text"],
+    "tags": ["short-drama", "shooting-script", "screenplay", "webdataset"],
+}
+
+
+def template_path() -> Path:
+    """The card template: the checkout's ``dataset_card.md``, else the copy installed under ``share/``."""
+    checkout = Path(__file__).resolve().parent.parent / TEMPLATE_NAME
+    if checkout.exists():
+        return checkout
+    installed = Path(sysconfig.get_path("data")) / "share" / "skyscript-100m" / TEMPLATE_NAME
+    if installed.exists():
+        return installed
+    raise FileNotFoundError(f"card template {TEMPLATE_NAME} not found beside the package nor at {installed}")
+
+
+def config_stats(dataset_dir: Path, config: str) -> dict[str, Any]:
+    """Totals of one config from its shards' ``.stats.json`` (a shard without stats is an error)."""
+    totals: dict[str, Any] = {"shards": 0, "examples": 0, "bytes": 0, "counts": Counter()}
+    for shard in shard_paths(dataset_dir / config):
+        path = stats_path(shard)
+        if not path.exists():
+            raise FileNotFoundError(f"{shard}: no {STATS_SUFFIX} beside it; run `skyscript publish` again")
+        stats = json.loads(path.read_text(encoding="utf-8"))
+        totals["shards"] += 1
+        totals["examples"] += stats["written"]
+        totals["bytes"] += stats["bytes"]
+        totals["counts"].update(stats.get("counts", {}))
+    return totals
+
+
+def card_metadata(dataset_dir: Path, stats: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The YAML header: one ``configs`` entry and one ``dataset_info`` entry per config that has shards."""
+    present = [config for config in CONFIG_OF_KIND.values() if stats[config]["shards"]]
+    configs, infos = [], []
+    for config in present:
+        entry: dict[str, Any] = {"config_name": config,
+                                 "data_files": [{"split": "train", "path": f"{config}/*.tar"}]}
+        if config == present[0]:
+            entry["default"] = True
+        configs.append(entry)
+        infos.append({
+            "config_name": config,
+            "features": row_features(config)._to_yaml_list(),
+            "splits": [{"name": "train", "num_bytes": stats[config]["bytes"],
+                        "num_examples": stats[config]["examples"]}],
+        })
+    return {**CARD_METADATA, "configs": configs, "dataset_info": infos}
+
+
+def _type_name(node: dict[str, Any], root: dict[str, Any]) -> str:
+    node = resolve(node, root)
+    if "const" in node:
+        return f"`{node['const']}`"
+    if "enum" in node:
+        return " \\| ".join(f"`{v}`" for v in node["enum"] if v is not None) + (" or null" if None in node["enum"] else "")
+    types = node.get("type")
+    types = types if isinstance(types, list) else [types]
+    main = [t for t in types if t != "null"][0]
+    if main == "array":
+        main = f"list of {_type_name(node['items'], root)}"
+    return main + (" or null" if "null" in types else "")
+
+
+def fields_table(kind: str) -> str:
+    """A Markdown table of a record's top-level fields, from its schema."""
+    schema = load_schema(kind)
+    rows = ["| field | type | notes |", "| --- | --- | --- |"]
+    for name, prop in schema["properties"].items():
+        note = resolve(prop, schema).get("description", "")
+        rows.append(f"| `{name}` | {_type_name(prop, schema)} | {note} |")
+    return "\n".join(rows)
+
+
+def render_card(dataset_dir: str | Path) -> str:
+    """The full ``README.md`` text of a dataset folder."""
+    dataset_dir = Path(dataset_dir)
+    stats = {config: config_stats(dataset_dir, config) for config in CONFIG_OF_KIND.values()}
+    if not any(s["shards"] for s in stats.values()):
+        raise FileNotFoundError(f"{dataset_dir}: no shards under any of {list(CONFIG_OF_KIND.values())}")
+    header = yaml.safe_dump(card_metadata(dataset_dir, stats), sort_keys=False, allow_unicode=True, width=120)
+    count_rows = ["| config | examples | shards | size (MB) |", "| --- | ---: | ---: | ---: |"]
+    for config, s in stats.items():
+        count_rows.append(f"| `{config}` | {s['examples']:,} | {s['shards']} | {s['bytes'] / 1e6:,.1f} |"
+                          if s["shards"] else f"| `{config}` | not built yet | 0 | 0 |")
+    stage_counts = Counter()
+    for s in stats.values():
+        stage_counts.update(s["counts"])
+    stage_rows = ["| what | count |", "| --- | ---: |"] + [f"| {k} | {v:,} |" for k, v in sorted(stage_counts.items())]
+    body = Template(template_path().read_text(encoding="utf-8")).substitute(
+        counts_table="\n".join(count_rows),
+        stage_counts_table="\n".join(stage_rows) if stage_counts else "No stage counted anything yet.",
+        **{f"fields_{config}": fields_table(KIND_OF_CONFIG[config]) for config in CONFIG_OF_KIND.values()},
+    )
+    return f"---\n{header}---\n\n{body}"
+
+
+def write_card(dataset_dir: str | Path) -> Path:
+    """Render and write ``DATASET_DIR/README.md``; returns its path."""
+    path = Path(dataset_dir) / "README.md"
+    path.write_text(render_card(dataset_dir), encoding="utf-8")
+    return path

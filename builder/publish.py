@@ -1,0 +1,88 @@
+"""``skyscript publish OUT DATASET_DIR``: sort a stage folder's samples into the dataset folder's configs.
+
+Samples go to ``DATASET_DIR/<config>/<config>-NNNNNN.tar`` by their record's ``kind``; working members (such as
+``raw.jpg``) are dropped and every published member is required. Publishing is all or nothing: the folder is
+built beside the target and moved into place only when every sample passed; otherwise nothing changes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from builder.card import write_card
+from builder.contract import CONFIG_OF_KIND, KINDS
+from builder.sample import PUBLISHED_MEMBERS, Sample
+from builder.shards import QUARANTINE, Quarantine, ShardWriter, iter_shard, shard_paths
+from builder.validation import check_sample
+
+
+class PublishError(Exception):
+    """The stage folder cannot become a dataset folder; nothing was changed."""
+
+
+def check_published(sample: Sample) -> list:
+    """A published sample: its kind's published members, all of them, and a valid record."""
+    return check_sample(sample, allowed_members=PUBLISHED_MEMBERS, required_members=PUBLISHED_MEMBERS)
+
+
+def published(sample: Sample) -> Sample:
+    """The sample without its working members (``raw.jpg``, raw answers, ...)."""
+    keep = set(PUBLISHED_MEMBERS.get(sample.kind, ()))
+    return Sample(sample.key, sample.record, {k: v for k, v in sample.members.items() if k in keep})
+
+
+@dataclass
+class PublishReport:
+    dataset_dir: Path
+    counts: dict[str, int]
+    shards: list[Path]
+
+
+def publish(stage_dir: str | Path, dataset_dir: str | Path, max_count: int = 1000,
+            max_bytes: int = 512 * 1024 * 1024, progress: bool = True) -> PublishReport:
+    """Build ``dataset_dir`` from the shards of ``stage_dir`` and render its card."""
+    stage_dir, dataset_dir = Path(stage_dir), Path(dataset_dir)
+    sources = shard_paths(stage_dir)
+    if not sources:
+        raise PublishError(f"{stage_dir}: no .tar shards to publish")
+    build = dataset_dir.parent / f".{dataset_dir.name}.publish-tmp"
+    shutil.rmtree(build, ignore_errors=True)
+    quarantine = Quarantine(build / QUARANTINE, stage="publish")
+    writers = {
+        kind: ShardWriter(build / config, config, quarantine, max_count=max_count, max_bytes=max_bytes,
+                          check=check_published)
+        for kind, config in CONFIG_OF_KIND.items()
+    }
+    try:
+        for source in tqdm(sources, desc="publish", unit="shard", disable=not progress):
+            for sample in iter_shard(source):
+                kind = sample.kind
+                if kind not in writers:
+                    raise PublishError(f"{source}: sample {sample.key!r} has kind {kind!r}, not one of {list(KINDS)}")
+                writers[kind].write(published(sample))
+        for writer in writers.values():
+            writer.close()
+        if quarantine.path.exists():
+            lines = [json.loads(line) for line in quarantine.path.read_text(encoding="utf-8").splitlines()]
+            first = "; ".join(f"{q['key']} ({q['reason']} at {q['path']}): {q['detail']}" for q in lines[:3])
+            raise PublishError(f"{len(lines)} problem(s), nothing was published; first: {first}")
+        dataset_dir.mkdir(parents=True, exist_ok=True)
+        for config in CONFIG_OF_KIND.values():
+            shutil.rmtree(dataset_dir / config, ignore_errors=True)
+            if (build / config).exists() and any((build / config).iterdir()):
+                (build / config).rename(dataset_dir / config)
+    except BaseException:
+        for writer in writers.values():
+            writer.abort()
+        raise
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
+    write_card(dataset_dir)
+    counts = {CONFIG_OF_KIND[k]: w.totals.written for k, w in writers.items()}
+    shards = [dataset_dir / CONFIG_OF_KIND[k] / s.name for k, w in writers.items() for s in w.shards]
+    return PublishReport(dataset_dir, counts, shards)

@@ -1,0 +1,75 @@
+"""The dataset folder's README: YAML configs/dataset_info derived from the schemas, counts from stats."""
+
+from __future__ import annotations
+
+import json
+
+import datasets
+import pytest
+import yaml
+from factories import frame_sample, pair_record
+
+from builder.card import render_card, write_card
+from builder.cli import main
+from builder.features import row_features
+from builder.publish import publish
+from builder.sample import Sample
+from builder.shards import Quarantine, ShardWriter, stats_path
+
+
+@pytest.fixture()
+def folder(tmp_path):
+    with ShardWriter(tmp_path / "stage", "s", Quarantine(tmp_path / "q.jsonl", "t")) as w:
+        for i in range(9):
+            w.write(frame_sample(i))
+        for i in range(2):
+            w.write(Sample(f"pair{i}", pair_record(i)))
+    publish(tmp_path / "stage", tmp_path / "skyscript-100m", max_count=4, progress=False)
+    return tmp_path / "skyscript-100m"
+
+
+def front_matter(text: str) -> dict:
+    assert text.startswith("---\n")
+    return yaml.safe_load(text.split("---\n", 2)[1])
+
+
+def test_yaml_lists_configs_with_data_and_their_features(folder):
+    meta = front_matter((folder / "README.md").read_text())
+    assert [c["config_name"] for c in meta["configs"]] == ["frames", "pairs"]
+    assert meta["configs"][0]["default"] is True
+    assert meta["configs"][1]["data_files"] == [{"split": "train", "path": "pairs/*.tar"}]
+    for info in meta["dataset_info"]:
+        assert datasets.Features._from_yaml_list(info["features"]) == row_features(info["config_name"])
+    splits = {i["config_name"]: i["splits"][0] for i in meta["dataset_info"]}
+    assert splits["frames"]["num_examples"] == 9 and splits["pairs"]["num_examples"] == 2
+    total = sum(json.loads(p.read_text())["bytes"] for p in (folder / "frames").glob("*.stats.json"))
+    assert splits["frames"]["num_bytes"] == total
+
+
+def test_body_counts_come_from_stats(folder):
+    text = (folder / "README.md").read_text()
+    assert "| `frames` | 9 | 3 |" in text and "| `pairs` | 2 | 1 |" in text
+    assert "| `shooting_scripts` | not built yet |" in text
+    assert "${" not in text
+    assert "| `attractiveness`" not in text and "| `people` | list of object |" in text
+    # counts follow the stats files, not a cache: edit one and re-render with `skyscript card`
+    stats = stats_path(folder / "frames" / "frames-000000.tar")
+    data = json.loads(stats.read_text())
+    data["counts"] = {"faces_pixelated": 17}
+    stats.write_text(json.dumps(data))
+    assert main(["card", str(folder)]) == 0
+    assert "| faces_pixelated | 17 |" in (folder / "README.md").read_text()
+
+
+def test_missing_stats_is_an_error(folder):
+    stats_path(folder / "pairs" / "pairs-000000.tar").unlink()
+    with pytest.raises(FileNotFoundError, match="pairs-000000.tar"):
+        render_card(folder)
+
+
+def test_load_dataset_uses_declared_types(folder):
+    """Declared features win over inference: ints stay ints, nested structs keep every key."""
+    dataset = datasets.load_dataset(str(folder), "frames", split="train")
+    assert dataset.features["json"]["people"].feature["attractiveness"] == datasets.Value("int64")
+    assert dataset.features["json"]["time_s"] == datasets.Value("float64")
+    assert write_card(folder).name == "README.md"
