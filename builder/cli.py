@@ -1,0 +1,119 @@
+"""The ``skyscript`` command: dataset commands here, annotation stages dispatched to ``annotate.<stage>``.
+
+Exit status: 0 done (quarantined items included), 1 could not run or found invalid data, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+#: stage commands, run by ``annotate.<name>.main(argv)`` (needs the ``annotate`` extra)
+STAGES = ("keyframes",)
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from builder.publish import publish
+
+    report = publish(args.stage_dir, args.dataset_dir, max_count=args.max_count)
+    for config, count in report.counts.items():
+        print(f"{config}: {count} sample(s)")
+    print(f"wrote {len(report.shards)} shard(s) and {Path(args.dataset_dir) / 'README.md'}")
+    return 0
+
+
+def _card(args: argparse.Namespace) -> int:
+    from builder.card import write_card
+
+    print(write_card(args.dataset_dir))
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from builder.validate import validate_paths
+
+    report = validate_paths(args.paths, max_errors=args.max_errors)
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+def _import_official(args: argparse.Namespace) -> int:
+    from builder.official import import_official
+
+    count = import_official(args.input, args.output)
+    print(f"wrote {count} frame record(s) to {args.output}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    import datasets
+
+    from builder.contract import CONFIG_OF_KIND
+
+    folder = Path(args.dataset_dir)
+    configs = [c for c in CONFIG_OF_KIND.values() if any((folder / c).glob("*.tar"))]
+    if not configs:
+        print(f"{folder}: no config has shards", file=sys.stderr)
+        return 1
+    for config in configs:
+        dataset = datasets.load_dataset(str(folder), config, split="train", streaming=args.streaming)
+        print(f'load_dataset("{folder}", "{config}", split="train"{", streaming=True" if args.streaming else ""})')
+        print(dataset)
+        row = next(iter(dataset))
+        shown = {k: (v if k != "json" else {f: v[f] for f in list(v)[:8]}) for k, v in row.items()}
+        print("first row:", shown)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="skyscript", description=__doc__.splitlines()[0],
+                                epilog="stages: " + ", ".join(f"skyscript {s} IN OUT" for s in STAGES)
+                                + " (see `skyscript STAGE --help`)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    s = sub.add_parser("publish", help="sort a stage folder's samples into a dataset folder and render its card")
+    s.add_argument("stage_dir", help="the last stage's OUT folder")
+    s.add_argument("dataset_dir", help="the dataset folder to (re)build, e.g. skyscript-100m")
+    s.add_argument("--max-count", type=int, default=1000, help="samples per shard (default 1000)")
+    s.set_defaults(run=_publish)
+    s = sub.add_parser("card", help="re-render DATASET_DIR/README.md from its shards' stats")
+    s.add_argument("dataset_dir")
+    s.set_defaults(run=_card)
+    s = sub.add_parser("validate", help="check shards, stage folders, dataset folders and .jsonl files")
+    s.add_argument("paths", nargs="+", metavar="PATH")
+    s.add_argument("--max-errors", type=int, default=20, help="errors to print (default 20)")
+    s.set_defaults(run=_validate)
+    s = sub.add_parser("import-official", help="convert the paper authors' sample-en.json into frame records")
+    s.add_argument("input", metavar="IN.json")
+    s.add_argument("output", metavar="OUT.jsonl")
+    s.set_defaults(run=_import_official)
+    s = sub.add_parser("show", help="print load_dataset of every config of a dataset folder that has shards")
+    s.add_argument("dataset_dir")
+    s.add_argument("--streaming", action="store_true")
+    s.set_defaults(run=_show)
+    for stage in STAGES:
+        sub.add_parser(stage, help=f"annotation stage (annotate.{stage}); needs the annotate extra", add_help=False)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in STAGES:
+        try:
+            module = importlib.import_module(f"annotate.{argv[0]}")
+        except ImportError as exc:
+            print(f"skyscript {argv[0]}: the annotation stack is missing ({exc}); "
+                  "install it with `pip install 'skyscript-100m[annotate]'`", file=sys.stderr)
+            return 1
+        return module.main(argv[1:])
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (OSError, ValueError) as exc:
+        print(f"skyscript {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
