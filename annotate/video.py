@@ -1,0 +1,113 @@
+"""Decoding with PyAV: frames with their index and time from presentation timestamps (variable frame rate safe)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import av
+
+#: videos larger than this (pixels per frame) are refused as absurd rather than decoded
+MAX_PIXELS = 8192 * 8192
+
+
+class VideoError(Exception):
+    """A video cannot be decoded; ``reason`` is a short category for the quarantine line."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    fps: float | None
+    num_frames: int | None
+    duration_s: float | None
+
+
+@dataclass
+class DecodedFrame:
+    """One decoded frame: ``index`` counts decoded frames from 0, ``time_s`` is from the first frame's timestamp."""
+
+    index: int
+    time_s: float
+    frame: av.VideoFrame
+
+
+def format_timestamp(seconds: float) -> str:
+    """``7.759`` -> ``00:00:07:759`` (HH:MM:SS:mmm, as in the paper's Figure 1)."""
+    millis = int(round(seconds * 1000))
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}:{millis:03d}"
+
+
+class Video:
+    """An open video file; use as a context manager. Raises :class:`VideoError` for unusable files."""
+
+    def __init__(self, path: str | Path, threads: int = 0) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise VideoError("missing", f"{self.path} does not exist")
+        if self.path.stat().st_size == 0:
+            raise VideoError("empty", f"{self.path} is a zero-byte file")
+        try:
+            self.container = av.open(str(self.path))
+        except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+            raise VideoError("unreadable", f"{self.path}: {exc}") from exc
+        if not self.container.streams.video:
+            self.container.close()
+            raise VideoError("no_video_stream", f"{self.path} has no video stream (audio only?)")
+        self.stream = self.container.streams.video[0]
+        self.stream.thread_type = "AUTO"
+        self.stream.thread_count = threads
+        ctx = self.stream.codec_context
+        if not ctx.width or not ctx.height or ctx.width * ctx.height > MAX_PIXELS:
+            self.container.close()
+            raise VideoError("bad_dimensions", f"{self.path}: {ctx.width}x{ctx.height} frames")
+
+    def info(self) -> VideoInfo:
+        rate = self.stream.average_rate or self.stream.guessed_rate
+        duration = None
+        if self.stream.duration is not None and self.stream.time_base is not None:
+            duration = float(self.stream.duration * self.stream.time_base)
+        elif self.container.duration is not None:
+            duration = self.container.duration / av.time_base
+        return VideoInfo(self.stream.codec_context.width, self.stream.codec_context.height,
+                         float(rate) if rate else None, self.stream.frames or None, duration)
+
+    def frames(self) -> Iterator[DecodedFrame]:
+        """Every frame in presentation order; raises :class:`VideoError` ("decode") if decoding fails mid-way."""
+        time_base = self.stream.time_base or Fraction(1, 1)
+        rate = self.stream.average_rate or self.stream.guessed_rate
+        first_pts = None
+        index = 0
+        try:
+            for frame in self.container.decode(self.stream):
+                if frame.pts is None:  # no timestamp: fall back to the nominal rate
+                    seconds = index / float(rate) if rate else 0.0
+                else:
+                    first_pts = frame.pts if first_pts is None else first_pts
+                    seconds = float((frame.pts - first_pts) * time_base)
+                yield DecodedFrame(index, max(seconds, 0.0), frame)
+                index += 1
+        except av.error.FFmpegError as exc:
+            raise VideoError("decode", f"{self.path}: decoding failed after {index} frame(s): {exc}") from exc
+        if index == 0:
+            raise VideoError("decode", f"{self.path}: no frame could be decoded")
+
+    def close(self) -> None:
+        self.container.close()
+
+    def __enter__(self) -> "Video":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
