@@ -1,0 +1,31 @@
+# The two commands: `make demo` and `make test` (each sets up .venv first).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_OUT ?= out/demo
+export HF_HUB_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+
+.PHONY: demo test install clean
+
+install: $(STAMP)
+
+# torch==2.13.0 comes with the annotate extra; constraints.txt pins every other package for a reproducible install
+$(STAMP): setup.cfg pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[annotate,test]'
+	touch $@
+
+demo: $(STAMP)
+	rm -rf $(DEMO_OUT)
+	$(BIN)/skyscript keyframes samples/bigbuckbunny.mp4 $(DEMO_OUT)/keyframes --set interval_s=1 --no-progress
+	$(BIN)/skyscript publish $(DEMO_OUT)/keyframes skyscript-100m
+	$(BIN)/skyscript validate skyscript-100m
+	$(BIN)/skyscript show skyscript-100m
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) out skyscript-100m .pytest_cache
