@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 DEMO_OUT ?= out/demo
 export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
+# the demo's datasets cache stays in this checkout (another clone's cache would show its paths in __url__)
+export HF_HOME ?= $(CURDIR)/.cache/huggingface
 
 .PHONY: demo test install clean
 
@@ -28,4 +30,4 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) out skyscript-100m .pytest_cache
+	rm -rf $(VENV) out skyscript-100m .pytest_cache .cache

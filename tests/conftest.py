@@ -13,7 +13,7 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 # before any test imports datasets/huggingface_hub: never touch the network, never the user's cache
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
-os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="skyscript-hf-home-"))
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="skyscript-hf-home-")  # isolated from the user's cache
 os.environ.setdefault("TQDM_DISABLE", "1")
 sys.path.insert(0, str(REPO / "tests"))  # tests/factories.py
 
