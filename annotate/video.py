@@ -9,7 +9,8 @@ from typing import Iterator
 
 import av
 
-#: videos larger than this (pixels per frame) are refused as absurd rather than decoded
+#: frames outside these sizes are refused as absurd rather than decoded
+MIN_SIDE = 16
 MAX_PIXELS = 8192 * 8192
 
 
@@ -69,7 +70,7 @@ class Video:
         self.stream.thread_type = "AUTO"
         self.stream.thread_count = threads
         ctx = self.stream.codec_context
-        if not ctx.width or not ctx.height or ctx.width * ctx.height > MAX_PIXELS:
+        if min(ctx.width, ctx.height) < MIN_SIDE or ctx.width * ctx.height > MAX_PIXELS:
             self.container.close()
             raise VideoError("bad_dimensions", f"{self.path}: {ctx.width}x{ctx.height} frames")
 

@@ -67,6 +67,13 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _contact_sheet(args: argparse.Namespace) -> int:
+    from builder.contact_sheet import render
+
+    print(render(args.shots_file, args.output))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="skyscript", description=__doc__.splitlines()[0],
                                 epilog="stages: " + ", ".join(f"skyscript {s} IN OUT" for s in STAGES)
@@ -92,6 +99,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("dataset_dir")
     s.add_argument("--streaming", action="store_true")
     s.set_defaults(run=_show)
+    s = sub.add_parser("contact-sheet", help="PNG grid of a video's keyframes, labelled with shot and timestamp")
+    s.add_argument("shots_file", metavar="OUT/shots/VIDEO_ID.json")
+    s.add_argument("-o", "--output", help="PNG path (default: beside the shots file)")
+    s.set_defaults(run=_contact_sheet)
     for stage in STAGES:
         sub.add_parser(stage, help=f"annotation stage (annotate.{stage}); needs the annotate extra", add_help=False)
     return p

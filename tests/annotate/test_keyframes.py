@@ -1,15 +1,23 @@
-"""The keyframes stage on real video: records, bad inputs quarantined, resume without duplicates."""
+"""The keyframes stage on real video: shots file, keyframe records, quality filter, bad inputs, resume."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import av
+import numpy as np
 import pytest
+from videos import read_frames, write_video
 
-from annotate.keyframes import KeyframesConfig, KeyframesStage, main, scaled_size
+from annotate.keyframes import FrameBuffer, KeyframesConfig, KeyframesStage, main, scaled_size
 from annotate.runner import run_stage
+from annotate.shots import ShotSpan
 from builder.shards import iter_shard, shard_paths
 from builder.validation import check_sample
 
@@ -24,32 +32,62 @@ def quarantine(out) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def test_interval_keyframes_from_the_bundled_clip(clip, tmp_path):
-    summary = run_stage(KeyframesStage(KeyframesConfig(interval_s=1.0, max_side=640)), clip, tmp_path / "out",
+def samples(out) -> list:
+    return [s for p in shard_paths(out) for s in iter_shard(p)]
+
+
+def test_bundled_clip_gives_one_shot_and_keyframes_every_second(clip, tmp_path):
+    summary = run_stage(KeyframesStage(KeyframesConfig(every_s=1.0, max_side=640)), clip, tmp_path / "out",
                         progress=False)
-    assert (summary.done, summary.failed, summary.written, summary.quarantined) == (1, 0, 6, 0)
-    [shard] = shard_paths(tmp_path / "out")
-    assert shard.name == "keyframes-bigbuckbunny-000000.tar"
-    samples = list(iter_shard(shard))
-    assert [s.record["frame_index"] for s in samples] == [0, 25, 50, 75, 100, 125]  # 25 fps, one per second
-    assert [s.record["timestamp"] for s in samples][:2] == ["00:00:00:000", "00:00:01:000"]
-    for sample in samples:
-        assert check_sample(sample) == []
+    assert (summary.done, summary.failed, summary.quarantined) == (1, 0, 0)
+    shots = json.loads((tmp_path / "out" / "shots" / "bigbuckbunny.json").read_text())
+    assert (shots["num_frames"], shots["fps"], shots["width"], shots["height"]) == (132, 25.0, 1280, 720)
+    assert shots["duration_s"] == pytest.approx(5.28) and shots["partial"] is False
+    assert [(s["start_frame"], s["end_frame"]) for s in shots["shots"]] == [(0, 131)]
+    found = samples(tmp_path / "out")
+    assert len(found) == 5 and shots["shots"][0]["keyframes"] == [s.record["frame_index"] for s in found]
+    for k, sample in enumerate(found):
         record = sample.record
-        assert (record["width"], record["height"]) == (640, 360)
+        assert check_sample(sample) == [] and set(sample.members) == {"raw.jpg"}
+        assert abs(record["time_s"] - (k + 0.5) * 5.28 / 5) <= 0.5  # near the middle of each fifth
+        assert (record["width"], record["height"], record["shot_index"]) == (640, 360, 0)
+        assert record["sharpness"] > 100 and record["timestamp"].startswith("00:00:0")
         assert record["source"] == {"path": "bigbuckbunny.mp4", "width": 1280, "height": 720, "fps": 25.0}
         assert sample.key == f"bigbuckbunny_0000_{record['frame_index']:07d}"
+        assert record["provenance"][0]["stage"] == "keyframes" and record["provenance"][0]["model"] == "transnetv2"
+
+
+@pytest.mark.slow
+def test_music_video_shots_cover_every_frame(shared_data, tmp_path):
+    run_stage(KeyframesStage(KeyframesConfig()), shared_data / "transnetv2-test.mp4", tmp_path / "out", progress=False)
+    shots = json.loads((tmp_path / "out" / "shots" / "transnetv2-test.json").read_text())
+    spans = [(s["start_frame"], s["end_frame"]) for s in shots["shots"]]
+    assert spans[0][0] == 0 and spans[-1][1] == shots["num_frames"] - 1 == 5300
+    assert all(a[1] + 1 == b[0] for a, b in zip(spans, spans[1:]))
+    assert 100 <= len(spans) <= 115  # about 109 cuts
+    keyed = [s for s in shots["shots"] if s["keyframes"]]
+    assert len(keyed) >= len(spans) - 3
+    # the first two frames are black and the last shot is the fade-out: quarantined with their scores
+    lines = quarantine(tmp_path / "out")
+    assert {l["reason"] for l in lines} == {"no_acceptable_frame"} and len(lines) == len(spans) - len(keyed)
+    assert "near_black" in json.loads(lines[0]["detail"])["rejected"]
+    times = [s.record["time_s"] for s in samples(tmp_path / "out")]
+    assert times == sorted(times)
+
+
+def test_quality_filter_falls_back_to_the_next_frame(shared_data, tmp_path):
+    """Black frames around the middle of a shot are refused and the closest good frame is chosen instead."""
+    frames = read_frames(shared_data / "transnetv2-test.mp4", 459, 509)
+    for i in range(15, 37):
+        frames[i] = np.zeros_like(frames[i])
+    write_video(tmp_path / "dark.mp4", frames)
+    config = KeyframesConfig(shots_model="none", every_s=10, middle_window_s=0.3)
+    run_stage(KeyframesStage(config), tmp_path / "dark.mp4", tmp_path / "out", progress=False)
+    [sample] = samples(tmp_path / "out")
+    assert sample.record["frame_index"] in (14, 37)
     stats = json.loads((tmp_path / "out" / "keyframes.stats.json").read_text())
-    assert stats["counts"]["frames_decoded"] == 132 and stats["written"] == 6
-
-
-def test_music_video_times_follow_timestamps(shared_data, tmp_path):
-    run_stage(KeyframesStage(KeyframesConfig(interval_s=30.0)), shared_data / "transnetv2-test.mp4",
-              tmp_path / "out", progress=False)
-    records = [s.record for p in shard_paths(tmp_path / "out") for s in iter_shard(p)]
-    assert [r["frame_index"] for r in records] == [0, 750, 1500, 2250, 3000, 3750, 4500, 5250]
-    assert records[1]["time_s"] == pytest.approx(30.0) and records[1]["timestamp"] == "00:00:30:000"
-    assert (records[0]["width"], records[0]["height"]) == (160, 90)
+    assert stats["counts"]["keyframe_choices_needing_fallback"] == 1
+    assert stats["counts"]["candidates_rejected_near_black"] >= 1
 
 
 def audio_only(source, target) -> None:
@@ -61,39 +99,71 @@ def audio_only(source, target) -> None:
                 out.mux(packet)
 
 
-def test_bad_inputs_are_quarantined_and_the_rest_goes_on(clip, tmp_path):
+def garbage_packets(source, target) -> None:
+    """An h264 stream whose every packet is noise: the container opens, no frame decodes."""
+    rng = np.random.default_rng(0)
+    with av.open(str(source)) as src, av.open(str(target), "w") as out:
+        stream = out.add_stream_from_template(src.streams.video[0])
+        for packet in src.demux(src.streams.video[0]):
+            if packet.dts is None:
+                continue
+            noise = av.Packet(rng.integers(0, 256, packet.size, dtype=np.uint8).tobytes())
+            noise.pts, noise.dts, noise.time_base, noise.stream = packet.pts, packet.dts, packet.time_base, stream
+            out.mux(noise)
+
+
+def test_bad_inputs_are_quarantined_and_the_rest_goes_on(clip, shared_data, tmp_path):
     videos = tmp_path / "videos"
     videos.mkdir()
     shutil.copy(clip, videos / "good.mp4")
     (videos / "empty.mp4").write_bytes(b"")
     (videos / "notes.mkv").write_text("not a video at all")
-    (videos / "cut.mp4").write_bytes(clip.read_bytes()[: clip.stat().st_size // 2])
+    (videos / "cut.mp4").write_bytes(clip.read_bytes()[: clip.stat().st_size // 2])  # index at the end: unreadable
     audio_only(clip, videos / "voice.mp4")
-    code = main([str(videos), str(tmp_path / "out"), "--set", "interval_s=2", "--no-progress"])
+    garbage_packets(clip, videos / "noise.mkv")
+    write_video(videos / "tiny.mp4", [np.full((8, 8, 3), 128, np.uint8)] * 10)
+    frames = read_frames(shared_data / "transnetv2-test.mp4", 459, 569)
+    write_video(videos / "half.mp4", frames, options={"movflags": "faststart"})
+    data = (videos / "half.mp4").read_bytes()
+    (videos / "half.mp4").write_bytes(data[: len(data) * 6 // 10])  # index first: decodes until the data ends
+    code = main([str(videos), str(tmp_path / "out"), "--no-progress"])
     assert code == 0
     reasons = {q["key"]: q["reason"] for q in quarantine(tmp_path / "out")}
-    assert reasons == {"empty": "empty", "notes": "unreadable", "cut": "unreadable", "voice": "no_video_stream"}
-    assert len([s for p in shard_paths(tmp_path / "out") for s in iter_shard(p)]) == 3
+    assert reasons == {"empty": "empty", "notes": "unreadable", "cut": "unreadable", "voice": "no_video_stream",
+                       "noise": "decode", "tiny": "bad_dimensions", "half": "partial"}
+    half = json.loads((tmp_path / "out" / "shots" / "half.json").read_text())
+    assert half["partial"] is True and 0 < half["num_frames"] < len(frames)
+    kept = {s.record["video_id"] for s in samples(tmp_path / "out")}
+    assert kept == {"good", "half"}
     stats = json.loads((tmp_path / "out" / "keyframes.stats.json").read_text())
-    assert stats["tasks"] == 5 and stats["done"] == 5 and stats["quarantined"] == 4  # every input counted
+    assert stats["tasks"] == 8 and stats["done"] == 8 and stats["failed"] == 0  # every input counted
+    assert stats["counts"]["videos_partial"] == 1
     assert main([str(videos), str(tmp_path / "out"), "--strict", "--no-progress"]) == 1
 
 
-def test_rerun_resumes_without_duplicates(clip, tmp_path):
+def test_killed_run_resumes_without_duplicates_or_losses(clip, shared_data, tmp_path, repo):
     videos = tmp_path / "videos"
     videos.mkdir()
-    for name in ("a", "b"):
-        shutil.copy(clip, videos / f"{name}.mp4")
+    for i, start in enumerate((459, 1204, 3386, 4037)):
+        write_video(videos / f"v{i}.mp4", read_frames(shared_data / "transnetv2-test.mp4", start, start + 60) * 3)
     (videos / "empty.mp4").write_bytes(b"")
+    command = [sys.executable, "-m", "annotate.keyframes", str(videos), "--no-progress"]
+    clean = subprocess.run([*command[:-1], str(tmp_path / "clean"), "--no-progress"], cwd=repo, capture_output=True)
+    assert clean.returncode == 0, clean.stderr.decode()[-2000:]
     out = tmp_path / "out"
+    process = subprocess.Popen([*command[:-1], str(out), "--no-progress"], cwd=repo, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((out / "_tasks").glob("v*.json"))) < 1:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    done_before = len(list((out / "_tasks").glob("v*.json")))
+    assert 1 <= done_before < 4, "the kill should land mid-run"
     assert main([str(videos), str(out), "--no-progress"]) == 0
-    first = {p.name: p.read_bytes() for p in shard_paths(out)}
-    # simulate a run killed while writing b: its marker and shard gone, a stale .tmp left behind
-    (out / "_tasks" / "b.json").unlink()
-    (out / "keyframes-b-000000.tar").rename(out / "keyframes-b-000000.tar.tmp")
-    assert main([str(videos), str(out), "--no-progress"]) == 0
-    assert {p.name: p.read_bytes() for p in shard_paths(out)} == first
-    assert not list(out.glob("*.tmp"))
+    assert {p.name: p.read_bytes() for p in shard_paths(out)} == \
+           {p.name: p.read_bytes() for p in shard_paths(tmp_path / "clean")}
+    assert not list(out.glob("*.tmp")) and not list(out.glob("*/*.tmp"))
     assert [q["key"] for q in quarantine(out)] == ["empty"]
 
 
@@ -101,6 +171,17 @@ def test_usage_errors_exit_2(tmp_path, capsys):
     assert main([str(tmp_path / "missing.mp4"), str(tmp_path / "out")]) == 2
     assert main([str(tmp_path), str(tmp_path / "out"), "--set", "interval=3"]) == 2
     assert "unknown keyframes setting(s) ['interval']" in capsys.readouterr().err
+
+
+def test_frame_buffer_keeps_recent_frames_and_thins_old_ones():
+    buffer = FrameBuffer(dense=10, step=2, max_sparse=4)
+    for i in range(40):
+        buffer.add(type("C", (), {"index": i})())
+    assert [c.index for c in buffer.dense] == list(range(30, 40))
+    assert len(buffer.sparse) <= 4 and buffer.step > 2
+    kept = buffer.take(ShotSpan(0, 34))
+    assert [c.index for c in kept][-5:] == [30, 31, 32, 33, 34]
+    assert [c.index for c in buffer.dense] == [35, 36, 37, 38, 39] and buffer.sparse == [] and buffer.step == 2
 
 
 def test_scaled_size_never_upscales():

@@ -1,0 +1,109 @@
+"""Keyframes stage throughput beside its two unavoidable parts: decoding and TransNetV2 inference.
+
+For each video prints frames/s of (1) decoding alone with PyAV (to 48x27 RGB, what the model needs), and
+``ffmpeg -f null`` when the binary exists, (2) TransNetV2 inference alone on those frames (batched windows), (3)
+the whole stage in steady state (model loaded; shards, JPEGs, shots file written), then the stage's overhead
+over (1)+(2). Run: ``.venv/bin/python benchmarks/keyframes.py [VIDEO ...]`` (default: the music video in
+../shared/data and the bundled 720p clip).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import av  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from annotate.inputs import discover_videos  # noqa: E402
+from annotate.keyframes import KeyframesConfig, KeyframesStage  # noqa: E402
+from annotate.runner import Task  # noqa: E402
+from annotate.shots import INPUT_SIZE, TransNetV2Stream  # noqa: E402
+from builder.shards import Quarantine, ShardWriter  # noqa: E402
+
+
+def decode_small(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        return np.stack([f.to_ndarray(width=INPUT_SIZE[1], height=INPUT_SIZE[0], format="rgb24",
+                                      interpolation="AREA") for f in container.decode(stream)])
+
+
+def ffmpeg_null(path: Path) -> float | None:
+    if not shutil.which("ffmpeg"):
+        return None
+    start = time.perf_counter()
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-an", "-f", "null", "-"], check=True)
+    return time.perf_counter() - start
+
+
+def best(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("videos", nargs="*", type=Path,
+                   default=[REPO.parent / "shared" / "data" / "transnetv2-test.mp4", REPO / "samples" / "bigbuckbunny.mp4"])
+    p.add_argument("--repeat", type=int, default=2)
+    p.add_argument("--profile", action="store_true", help="print where the stage's time goes")
+    args = p.parse_args()
+    stage = KeyframesStage(KeyframesConfig())
+    stage.setup("cuda" if torch.cuda.is_available() else "cpu")
+    print(f"torch {torch.__version__} ({torch.get_num_threads()} threads), PyAV {av.__version__}, device {stage.device}")
+    for path in args.videos:
+        frames = decode_small(path)
+        n = len(frames)
+        t_decode = best(lambda: decode_small(path), args.repeat)
+        t_ffmpeg = ffmpeg_null(path)
+
+        def infer() -> None:
+            stream = TransNetV2Stream(stage.stream.model, stage.config.shots_batch)
+            for i in range(0, n, 50):
+                stream.feed(frames[i:i + 50])
+            stream.finish()
+
+        t_infer = best(infer, args.repeat)
+        [video] = discover_videos(path)
+        out = Path(tempfile.mkdtemp())
+
+        def whole() -> None:
+            with ShardWriter(out, "bench", Quarantine(out / "q.jsonl", "bench")) as writer:
+                stage.run_task(Task(video.video_id, video, video.relative), writer, Quarantine(out / "q.jsonl", "b"))
+
+        t_stage = best(whole, args.repeat)
+        base = t_decode + t_infer
+        print(f"\n{path.name}: {n} frames")
+        print(f"  {'decode alone (PyAV -> 48x27)':38s} {n / t_decode:9.0f} frames/s")
+        if t_ffmpeg:
+            print(f"  {'decode alone (ffmpeg -f null)':38s} {n / t_ffmpeg:9.0f} frames/s")
+        print(f"  {'TransNetV2 inference alone':38s} {n / t_infer:9.0f} frames/s")
+        print(f"  {'decode + inference (sum of the two)':38s} {n / base:9.0f} frames/s")
+        print(f"  {'whole stage (steady state)':38s} {n / t_stage:9.0f} frames/s")
+        print(f"  stage / (decode + inference) time: {t_stage / base:.3f}  (aim: <= 1.10)")
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.runcall(whole)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
+        shutil.rmtree(out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Shot boundaries: streamed TransNetV2 equals the package's own inference; F1 on real joined video."""
+
+from __future__ import annotations
+
+import json
+
+import av
+import numpy as np
+import pytest
+import torch
+from videos import f1, joined
+
+from annotate.keyframes import KeyframesConfig, KeyframesStage
+from annotate.runner import run_stage
+from annotate.shots import INPUT_SIZE, ModelError, ShotSegmenter, TransNetV2Stream, load_transnetv2
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_transnetv2("cpu")
+
+
+def small_frames(path, limit: int) -> np.ndarray:
+    with av.open(str(path)) as container:
+        return np.stack([f.to_ndarray(width=INPUT_SIZE[1], height=INPUT_SIZE[0], format="rgb24",
+                                      interpolation="AREA") for _, f in zip(range(limit), container.decode(video=0))])
+
+
+@pytest.mark.parametrize("count", [1, 49, 50, 51, 333])
+def test_stream_matches_predict_frames(model, shared_data, count):
+    frames = small_frames(shared_data / "transnetv2-test.mp4", count)
+    single, many = model.predict_frames(torch.from_numpy(frames), quiet=True)
+    stream = TransNetV2Stream(model, batch_size=3)
+    parts = [stream.feed(frames[i:i + 37]) for i in range(0, count, 37)] + [stream.finish()]
+    got = np.concatenate(parts)
+    assert got.shape == (count, 2)
+    np.testing.assert_allclose(got[:, 0], single.numpy(), atol=1e-5)
+    np.testing.assert_allclose(got[:, 1], many.numpy(), atol=1e-5)
+
+
+def spans(single, many=None, **kw) -> list[tuple[int, int]]:
+    probs = np.stack([np.asarray(single, np.float32), np.asarray(many if many is not None else np.zeros(len(single)),
+                                                                  np.float32)], axis=1)
+    segmenter = ShotSegmenter(**kw)
+    return [(s.start, s.end) for s in [*segmenter.feed(probs[:4]), *segmenter.feed(probs[4:]), *segmenter.finish()]]
+
+
+def test_segmenter_covers_every_frame():
+    hard = [0, 0, 0.9, 0, 0, 0, 0.8, 0.9, 0.7, 0, 0, 0]
+    assert spans(hard) == [(0, 2), (3, 7), (8, 11)]  # a 3-frame run splits in its middle
+    assert spans([0.9, 0.9, 0, 0, 0.95]) == [(0, 4)]  # runs at the start and open at the end split nothing
+    many = [0, 0.1, 0.6, 0.7, 0.8, 0.7, 0.6, 0.2, 0, 0]
+    assert spans([0] * 10, many, gradual_min_frames=5) == [(0, 4), (5, 9)]  # a dissolve
+    assert spans([0] * 10, many, gradual_min_frames=6) == [(0, 9)]  # too short for a gradual transition
+    assert spans([0, 0, 0, 0, 0.9, 0, 0, 0, 0, 0], many) == [(0, 4), (5, 9)]  # a cut inside it: one boundary
+
+
+def test_missing_weights_name_the_setting(tmp_path):
+    with pytest.raises(ModelError, match="shots_weights"):
+        load_transnetv2("cpu", str(tmp_path / "missing.pth"))
+
+
+def detected(out, name) -> list[int]:
+    shots = json.loads((out / "shots" / f"{name}.json").read_text())["shots"]
+    return [s["start_frame"] for s in shots[1:]]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dissolve", [0, 12], ids=["hard-cuts", "cross-dissolves"])
+def test_boundaries_on_real_joined_video(shared_data, tmp_path, dissolve):
+    video = joined(shared_data, tmp_path / "joined.mp4", piece=40, dissolve=dissolve)
+    truth = [(c, c) for c in video.cuts] or video.transitions
+    assert len(truth) == 16
+    run_stage(KeyframesStage(KeyframesConfig()), video.path, tmp_path / "out", progress=False)
+    precision, recall, score = f1(detected(tmp_path / "out", "joined"), truth, tolerance=2)
+    assert score >= 0.95, (precision, recall, detected(tmp_path / "out", "joined"), truth)

@@ -1,0 +1,109 @@
+"""Real test videos made with PyAV from ../shared/data: joined segments with known cuts or dissolves.
+
+``SEGMENTS`` are single shots of the music video (frames inclusive), checked before use: inside each, the
+largest mean absolute difference between consecutive frames (RGB at 64x36) is at most 12.1, where every
+boundary TransNetV2 finds in the music video has at least 18.3 (10th percentile 28.0); TransNetV2's transition
+probability stays below 0.05 and no frame is dark; their middle frames were looked at. The Big Buck Bunny
+clip is one shot (largest difference 4.1). ``ORDER`` joins pieces of them so that neighbours always come from
+different set-ups (another place, or another shot size of the same place), as a drama cuts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+SIZE = (160, 90)
+SEGMENTS = {  # name: (first, last) frame in transnetv2-test.mp4; "bbb" is the whole bigbuckbunny.mp4
+    "fence": (304, 367), "arches_medium_a": (459, 569), "window": (1204, 1275), "arches_medium_b": (1611, 1666),
+    "close_up_a": (1731, 1811), "arches_wide_a": (3080, 3144), "hall_a": (3386, 3450), "light": (3532, 3596),
+    "close_up_b": (3681, 3763), "arches_medium_c": (3770, 3827), "arches_wide_b": (4037, 4139),
+    "arches_wide_c": (4146, 4225), "close_up_c": (4232, 4288), "hall_b": (4602, 4663), "bbb": (0, 131),
+}
+ORDER = [("fence", 0), ("arches_medium_a", 0), ("window", 0), ("close_up_a", 0), ("light", 0),
+         ("arches_wide_a", 0), ("bbb", 0), ("hall_a", 0), ("close_up_b", 0), ("arches_medium_b", 0),
+         ("hall_b", 0), ("arches_wide_b", 0), ("close_up_c", 0), ("bbb", 60), ("arches_medium_c", 0),
+         ("arches_wide_c", 0), ("arches_medium_a", 56)]  # (segment, offset of the piece in it)
+
+
+@dataclass
+class Joined:
+    path: Path
+    frames: int
+    cuts: list[int]  # first frame of each new piece (hard cuts)
+    transitions: list[tuple[int, int]]  # frames of each dissolve, inclusive
+
+
+def read_frames(path: Path, start: int, stop: int, size: tuple[int, int] = SIZE) -> list[np.ndarray]:
+    """RGB frames ``start..stop`` (inclusive) of a video, resized to ``size``."""
+    out = []
+    with av.open(str(path)) as container:
+        for index, frame in enumerate(container.decode(video=0)):
+            if index > stop:
+                break
+            if index >= start:
+                out.append(frame.to_ndarray(width=size[0], height=size[1], format="rgb24"))
+    return out
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: int = 25, codec: str = "libx264",
+                options: dict | None = None) -> Path:
+    with av.open(str(path), "w", options=options or {}) as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height = frames[0].shape[1], frames[0].shape[0]
+        stream.pix_fmt = "yuv420p"
+        for array in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def pieces(shared_data: Path, length: int) -> list[list[np.ndarray]]:
+    """The ``ORDER`` pieces, ``length`` frames each, all inside their checked segment."""
+    out = []
+    for name, offset in ORDER:
+        first, last = SEGMENTS[name]
+        assert first + offset + length - 1 <= last, f"piece {name}+{offset} leaves its checked segment"
+        video = shared_data / ("bigbuckbunny.mp4" if name == "bbb" else "transnetv2-test.mp4")
+        out.append(read_frames(video, first + offset, first + offset + length - 1))
+    return out
+
+
+def joined(shared_data: Path, path: Path, piece: int = 40, dissolve: int = 0) -> Joined:
+    """Pieces joined by hard cuts (``dissolve=0``) or by cross-dissolves of ``dissolve`` frames."""
+    parts = pieces(shared_data, piece + dissolve)
+    frames: list[np.ndarray] = list(parts[0])
+    cuts, transitions = [], []
+    for nxt in parts[1:]:
+        if dissolve:
+            start = len(frames) - dissolve
+            for i in range(dissolve):
+                alpha = (i + 1) / (dissolve + 1)
+                frames[start + i] = (frames[start + i] * (1 - alpha) + nxt[i] * alpha).astype(np.uint8)
+            transitions.append((start, start + dissolve - 1))
+            frames.extend(nxt[dissolve:])
+        else:
+            cuts.append(len(frames))
+            frames.extend(nxt)
+    write_video(path, frames)
+    return Joined(path, len(frames), cuts, transitions)
+
+
+def f1(predicted: list[int], truth: list[tuple[int, int]], tolerance: int = 2) -> tuple[float, float, float]:
+    """Precision, recall, F1 of predicted boundary frames against truth spans, one match per span."""
+    unmatched = list(truth)
+    hits = 0
+    for p in predicted:
+        for span in unmatched:
+            if span[0] - tolerance <= p <= span[1] + tolerance:
+                unmatched.remove(span)
+                hits += 1
+                break
+    precision = hits / len(predicted) if predicted else 0.0
+    recall = hits / len(truth) if truth else 0.0
+    return precision, recall, (2 * precision * recall / (precision + recall) if hits else 0.0)
