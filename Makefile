@@ -22,9 +22,11 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 demo: $(STAMP)
 	rm -rf $(DEMO_OUT)
 	$(BIN)/skyscript keyframes samples/bigbuckbunny.mp4 $(DEMO_OUT)/keyframes --set every_s=1 --no-progress
-	$(BIN)/skyscript validate $(DEMO_OUT)/keyframes
 	$(BIN)/skyscript contact-sheet $(DEMO_OUT)/keyframes/shots/bigbuckbunny.json
-	@echo "keyframes are private working data (raw.jpg): frames are published once the privacy stage exists"
+	$(BIN)/skyscript privacy $(DEMO_OUT)/keyframes $(DEMO_OUT)/privacy --no-progress
+	$(BIN)/skyscript publish $(DEMO_OUT)/privacy skyscript-100m
+	$(BIN)/skyscript validate skyscript-100m
+	$(BIN)/skyscript show skyscript-100m
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

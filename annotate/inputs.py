@@ -20,6 +20,7 @@ class VideoInput:
     video_id: str
     path: Path
     relative: str
+    root: Path
 
 
 def video_id_of(relative: str) -> str:
@@ -57,7 +58,7 @@ def discover_videos(in_path: Path) -> list[VideoInput]:
     by_id: dict[str, VideoInput] = {}
     for path in paths:
         relative = path.relative_to(root).as_posix()
-        video = VideoInput(video_id_of(relative), path, relative)
+        video = VideoInput(video_id_of(relative), path, relative, root.resolve())
         if video.video_id in by_id:
             raise InputError(f"video_id {video.video_id!r} of {path} collides with {by_id[video.video_id].path}; "
                              "rename one of them")

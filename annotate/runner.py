@@ -27,6 +27,7 @@ from typing import Any, Generic, TypeVar
 from tqdm import tqdm
 
 from annotate.config import ConfigError, load_config
+from annotate.errors import ModelError
 from builder.shards import Quarantine, ShardWriter, merge_quarantine, write_json_atomic
 
 C = TypeVar("C")
@@ -171,7 +172,7 @@ def stage_main(stage_class: type[Stage], argv: list[str] | None = None) -> int:
     try:
         config = load_config(stage_class.config_class, stage_class.name, args.config, args.overrides)
         summary = run_stage(stage_class(config), args.input, args.output, progress=not args.no_progress)
-    except (ConfigError, InputError) as exc:
+    except (ConfigError, InputError, ModelError) as exc:
         print(f"skyscript {stage_class.name}: error: {exc}", file=sys.stderr)
         return 2
     print(f"{stage_class.name}: {summary.done}/{summary.tasks} task(s) done, {summary.failed} failed, "

@@ -15,12 +15,10 @@ from typing import Iterator
 
 import numpy as np
 
+from annotate.errors import ModelError
+
 WINDOW, STEP, PAD = 100, 50, 25
 INPUT_SIZE = (27, 48)  # height, width
-
-
-class ModelError(RuntimeError):
-    """A model cannot be loaded; the message names the setting to change."""
 
 
 def load_transnetv2(device: str, weights: str | None = None):

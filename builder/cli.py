@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 #: stage commands, run by ``annotate.<name>.main(argv)`` (needs the ``annotate`` extra)
-STAGES = ("keyframes",)
+STAGES = ("keyframes", "privacy")
 
 
 def _publish(args: argparse.Namespace) -> int:

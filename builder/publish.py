@@ -1,7 +1,8 @@
 """``skyscript publish OUT DATASET_DIR``: sort a stage folder's samples into the dataset folder's configs.
 
 Samples go to ``DATASET_DIR/<config>/<config>-NNNNNN.tar`` by their record's ``kind``; working members (such as
-``raw.jpg``) are dropped and every published member is required. Publishing is all or nothing: the folder is
+``raw.jpg``) are dropped, every published member is required, and a frame that did not pass the privacy stage
+is refused (an error, not a drop). Publishing is all or nothing: the folder is
 built beside the target and moved into place only when every sample passed; otherwise nothing changes.
 """
 
@@ -18,16 +19,11 @@ from builder.card import write_card
 from builder.contract import CONFIG_OF_KIND, KINDS
 from builder.sample import PUBLISHED_MEMBERS, Sample
 from builder.shards import QUARANTINE, Quarantine, ShardWriter, iter_shard, shard_paths
-from builder.validation import check_sample
+from builder.validation import check_published
 
 
 class PublishError(Exception):
     """The stage folder cannot become a dataset folder; nothing was changed."""
-
-
-def check_published(sample: Sample) -> list:
-    """A published sample: its kind's published members, all of them, and a valid record."""
-    return check_sample(sample, allowed_members=PUBLISHED_MEMBERS, required_members=PUBLISHED_MEMBERS)
 
 
 def published(sample: Sample) -> Sample:

@@ -2,7 +2,8 @@
 
 Shards are checked sample by sample with :func:`builder.validation.check_sample`, by each record's ``kind``;
 in a dataset folder a config holds one kind and only its published members. ``quarantine.jsonl`` and stats
-are skipped. Any invalid record, unknown member, duplicate key or unreadable shard makes the report fail.
+are skipped. Any invalid record, unknown member, duplicate key, unreadable shard or (in a dataset folder) frame
+that skipped the privacy stage makes the report fail.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from functools import partial
+from typing import Callable, Iterable, Iterator
 
-from builder.contract import CONFIG_OF_KIND, KIND_OF_CONFIG, KINDS
-from builder.sample import PUBLISHED_MEMBERS, WORKING_MEMBERS, Sample
+from builder.contract import CONFIG_OF_KIND, KIND_OF_CONFIG
+from builder.sample import Sample
 from builder.shards import QUARANTINE, ShardError, iter_shard, shard_paths
-from builder.validation import check_sample
+from builder.validation import Problem, check_published, check_sample
 
 
 @dataclass
@@ -65,13 +67,12 @@ def iter_jsonl(path: Path) -> Iterator[Sample]:
             yield Sample(row["__key__"], row["json"])
 
 
-def _check(report: Report, where: Path, samples: Iterable[Sample], kinds: Iterable[str],
-           allowed: dict, required: dict | None, seen: set[str]) -> None:
+def _check(report: Report, where: Path, samples: Iterable[Sample], check: Callable[[Sample], list[Problem]],
+           seen: set[str]) -> None:
     report.files += 1
-    kinds = tuple(kinds)
     try:
         for sample in samples:
-            problems = check_sample(sample, allowed_members=allowed, required_members=required, kinds=kinds)
+            problems = check(sample)
             if not problems and sample.key in seen:
                 report.fail(f"{where} {sample.key}", "duplicate key")
                 continue
@@ -98,7 +99,7 @@ def validate_paths(paths: Iterable[str | Path], max_errors: int = 20) -> Report:
             for config, kind in KIND_OF_CONFIG.items():
                 seen: set[str] = set()
                 for shard in shard_paths(path / config):
-                    _check(report, shard, iter_shard(shard), [kind], PUBLISHED_MEMBERS, PUBLISHED_MEMBERS, seen)
+                    _check(report, shard, iter_shard(shard), partial(check_published, kinds=[kind]), seen)
             stray = [p for p in path.iterdir() if p.is_dir() and p.name not in KIND_OF_CONFIG
                      and not p.name.startswith(".")]
             for folder in stray:
@@ -110,11 +111,11 @@ def validate_paths(paths: Iterable[str | Path], max_errors: int = 20) -> Report:
                 report.fail(str(path), "no .tar shards or .jsonl files")
             for file in files:
                 samples = iter_jsonl(file) if file.suffix == ".jsonl" else iter_shard(file)
-                _check(report, file, samples, KINDS, WORKING_MEMBERS, None, seen)
+                _check(report, file, samples, check_sample, seen)
         elif path.suffix == ".tar" and path.is_file():
-            _check(report, path, iter_shard(path), KINDS, WORKING_MEMBERS, None, set())
+            _check(report, path, iter_shard(path), check_sample, set())
         elif path.suffix == ".jsonl" and path.is_file():
-            _check(report, path, iter_jsonl(path), KINDS, WORKING_MEMBERS, None, set())
+            _check(report, path, iter_jsonl(path), check_sample, set())
         else:
             report.fail(str(path), "not a shard (.tar), .jsonl file, stage folder or dataset folder")
     return report

@@ -17,7 +17,7 @@ import jsonschema
 from jsonschema.exceptions import best_match
 from PIL import Image
 
-from builder.sample import IMAGE_EXTENSIONS, KEY_PATTERN, WORKING_MEMBERS, Sample
+from builder.sample import IMAGE_EXTENSIONS, KEY_PATTERN, PUBLISHED_MEMBERS, WORKING_MEMBERS, Sample
 from builder.contract import KINDS, load_schema
 
 
@@ -116,3 +116,25 @@ def check_sample(
                 problems.append(Problem(key, "image", name, f"image is {size[0]}x{size[1]} but the record says "
                                                             f"{expected[0]}x{expected[1]}"))
     return problems
+
+
+def privacy_problems(sample: Sample) -> list[Problem]:
+    """A frame may leave the pipeline only after the privacy stage pixelated it and its audit passed."""
+    if sample.kind != "frame":
+        return []
+    record = sample.record
+    privacy = record.get("privacy")
+    stages = [p.get("stage") for p in record.get("provenance") or [] if isinstance(p, dict)]
+    if "privacy" not in stages or not isinstance(privacy, dict) or not (privacy.get("audit") or {}).get("passed"):
+        return [Problem(sample.key, "privacy", "$.privacy", "this frame did not pass the privacy stage (faces and "
+                                                             "on-screen text pixelated, audit passed): run "
+                                                             "`skyscript privacy` before publishing")]
+    return []
+
+
+def check_published(sample: Sample, kinds: Iterable[str] = KINDS) -> list[Problem]:
+    """A sample of a dataset folder: its kind's published members only and all of them, a valid record, and
+    for frames the privacy stage passed."""
+    problems = check_sample(sample, allowed_members=PUBLISHED_MEMBERS, required_members=PUBLISHED_MEMBERS,
+                            kinds=kinds)
+    return problems or privacy_problems(sample)

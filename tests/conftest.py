@@ -14,6 +14,7 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="skyscript-hf-home-")  # isolated from the user's cache
+os.environ["DEEPFACE_HOME"] = tempfile.mkdtemp(prefix="skyscript-deepface-home-")  # deepface writes its folders there
 os.environ.setdefault("TQDM_DISABLE", "1")
 sys.path.insert(0, str(REPO / "tests"))  # tests/factories.py
 

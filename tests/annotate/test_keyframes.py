@@ -58,9 +58,8 @@ def test_bundled_clip_gives_one_shot_and_keyframes_every_second(clip, tmp_path):
 
 
 @pytest.mark.slow
-def test_music_video_shots_cover_every_frame(shared_data, tmp_path):
-    run_stage(KeyframesStage(KeyframesConfig()), shared_data / "transnetv2-test.mp4", tmp_path / "out", progress=False)
-    shots = json.loads((tmp_path / "out" / "shots" / "transnetv2-test.json").read_text())
+def test_music_video_shots_cover_every_frame(music_keyframes):
+    shots = json.loads((music_keyframes / "shots" / "transnetv2-test.json").read_text())
     spans = [(s["start_frame"], s["end_frame"]) for s in shots["shots"]]
     assert spans[0][0] == 0 and spans[-1][1] == shots["num_frames"] - 1 == 5300
     assert all(a[1] + 1 == b[0] for a, b in zip(spans, spans[1:]))
@@ -68,11 +67,14 @@ def test_music_video_shots_cover_every_frame(shared_data, tmp_path):
     keyed = [s for s in shots["shots"] if s["keyframes"]]
     assert len(keyed) >= len(spans) - 3
     # the first two frames are black and the last shot is the fade-out: quarantined with their scores
-    lines = quarantine(tmp_path / "out")
+    lines = quarantine(music_keyframes)
     assert {l["reason"] for l in lines} == {"no_acceptable_frame"} and len(lines) == len(spans) - len(keyed)
     assert "near_black" in json.loads(lines[0]["detail"])["rejected"]
-    times = [s.record["time_s"] for s in samples(tmp_path / "out")]
-    assert times == sorted(times)
+    found = samples(music_keyframes)
+    assert len(found) > 400  # a keyframe per half second of every shot
+    assert [s.record["time_s"] for s in found] == sorted(s.record["time_s"] for s in found)
+    for shot in keyed:  # keyframes lie in their shot
+        assert all(shot["start_frame"] <= k <= shot["end_frame"] for k in shot["keyframes"])
 
 
 def test_quality_filter_falls_back_to_the_next_frame(shared_data, tmp_path):

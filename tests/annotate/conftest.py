@@ -1,0 +1,25 @@
+"""Stage outputs on the real music video, made once per session for the tests that read them."""
+
+from __future__ import annotations
+
+import pytest
+
+from annotate.keyframes import KeyframesConfig, KeyframesStage
+from annotate.privacy import PrivacyConfig, PrivacyStage
+from annotate.runner import run_stage
+
+
+@pytest.fixture(scope="session")
+def music_keyframes(shared_data, tmp_path_factory):
+    """The keyframes stage on the music video, a keyframe every half second of each shot (about 420)."""
+    out = tmp_path_factory.mktemp("music") / "keyframes"
+    run_stage(KeyframesStage(KeyframesConfig(every_s=0.5)), shared_data / "transnetv2-test.mp4", out, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def music_privacy(music_keyframes):
+    """The privacy stage with its defaults on those keyframes."""
+    out = music_keyframes.parent / "privacy"
+    run_stage(PrivacyStage(PrivacyConfig()), music_keyframes, out, progress=False)
+    return out

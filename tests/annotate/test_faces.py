@@ -1,0 +1,43 @@
+"""Face detector backends on real faces; deepface offline behaviour; clear errors for missing weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from videos import read_frames
+
+from annotate.errors import ModelError
+from annotate.faces import make_face_detectors
+
+
+@pytest.fixture(scope="module")
+def faces_frames(shared_data) -> list[np.ndarray]:
+    """Close-ups and medium shots of the music video (160x90), each with one visible face."""
+    path = shared_data / "transnetv2-test.mp4"
+    return [read_frames(path, i, i, size=(160, 90))[0] for i in (480, 1750, 3700, 4250, 520, 3560)]
+
+
+@pytest.mark.parametrize("spec, at_least", [("centerface", 6), ("haar", 5), ("dlib", 3), ("deepface:opencv", 4)])
+def test_backends_find_real_faces(faces_frames, spec, at_least):
+    [detector] = make_face_detectors(spec, threshold=0.2, upscale_to=640 if spec != "centerface" else 320,
+                                     deepface_home=None)
+    found = [detector.detect(frame) for frame in faces_frames]
+    assert sum(1 for f in found if f) >= at_least, (spec, found)
+    for boxes in found:
+        for (x0, y0, x1, y1), score in boxes:
+            assert -1 <= x0 < x1 <= 161 and -1 <= y0 < y1 <= 91 and 0 <= score <= 1
+
+
+def test_nothing_found_is_no_box(faces_frames):
+    """deepface answers "no face" with the whole frame at confidence 0: that must not become a mosaic."""
+    blank = np.full((90, 160, 3), 127, np.uint8)
+    for spec in ("centerface", "haar", "deepface:opencv"):
+        [detector] = make_face_detectors(spec, 0.2, 320, None)
+        assert detector.detect(blank) == [], spec
+
+
+def test_missing_weights_name_the_setting_and_file(tmp_path):
+    with pytest.raises(ModelError, match=r"retinaface\.h5.*deepface_home"):
+        make_face_detectors("deepface:retinaface", 0.2, 320, str(tmp_path))
+    with pytest.raises(ModelError, match="face_detectors"):
+        make_face_detectors("mediapipe", 0.2, 320, None)

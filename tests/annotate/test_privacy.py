@@ -1,0 +1,206 @@
+"""The privacy stage: real faces and a drawn caption unreadable afterwards, the temporal fail-safe, the audit,
+and no unpixelated frame ever published."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+from factories import pair_record
+from PIL import Image, ImageDraw, ImageFont
+from videos import read_frames, write_video
+
+from annotate.faces import CenterFaceDetector, DlibDetector, HaarDetector
+from annotate.privacy import PrivacyConfig, PrivacyStage, main
+from annotate.runner import run_stage
+from annotate.texts import TextDetector
+from builder.cli import main as skyscript
+from builder.contract import blank
+from builder.publish import PublishError, publish
+from builder.sample import Sample
+from builder.shards import Quarantine, ShardWriter, iter_shard, shard_paths
+from skyscript_100m import SkyScript100M
+
+
+def rgb(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def center(box):
+    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+
+
+def inside(point, box) -> bool:
+    return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("independent", ["dlib", "haar"])
+def test_real_faces_are_not_found_after_the_stage(music_privacy, independent):
+    """Positive control on raw keyframes, then an independent detector on the output, at the real faces."""
+    detector = DlibDetector(640) if independent == "dlib" else HaarDetector(480, min_neighbors=5)
+    reference = CenterFaceDetector(0.5, 320)  # confirms that a raw detection is a face, not a false alarm
+    samples = [s for p in shard_paths(music_privacy) for s in iter_shard(p)]
+    assert len(samples) >= 400
+    had, still = 0, []
+    for sample in samples:
+        raw = rgb(sample.members["raw.jpg"])
+        confirmed = [b for b, _ in detector.detect(raw)
+                     if any(inside(center(b), r) or inside(center(r), b) for r, _ in reference.detect(raw))]
+        if not confirmed:
+            continue
+        had += 1
+        found = detector.detect(rgb(sample.members["jpg"]))
+        if any(inside(center(b), face) for b, _ in found for face in confirmed):
+            still.append(sample.key)
+    assert had >= 100, f"positive control: {independent} found real faces on only {had} raw frames"
+    assert 1 - len(still) / had >= 0.98, (had, still)
+    text = TextDetector()
+    assert not [s.key for s in samples if text.readable(rgb(s.members["jpg"]))]
+
+
+@pytest.mark.slow
+def test_stage_records_and_counts(music_privacy, music_keyframes):
+    samples = [s for p in shard_paths(music_privacy) for s in iter_shard(p)]
+    stats = json.loads((music_privacy / "privacy.stats.json").read_text())
+    counts = stats["counts"]
+    assert counts["frames"] == len(samples) and counts["faces_on_keyframe"] >= 300
+    assert counts["faces_on_neighbours_only"] > 0  # the temporal fail-safe adds faces
+    assert stats["written"] + counts.get("frames_quarantined", 0) == len(list(
+        s for p in shard_paths(music_keyframes) for s in iter_shard(p)))
+    for sample in samples:
+        privacy = sample.record["privacy"]
+        assert set(sample.members) == {"raw.jpg", "jpg"} and privacy["audit"]["passed"] is True
+        assert privacy["detectors"] == ["centerface@0.2", "rapidocr-ppocrv4"]
+        assert [p["stage"] for p in sample.record["provenance"]] == ["keyframes", "privacy"]
+    assert (music_privacy / "shots" / "transnetv2-test.json").exists()
+
+
+def caption_shard(folder, image: Image.Image, key: str = "clip_0000_0000000") -> None:
+    record = blank("frame")
+    record.update(video_id="clip", shot_index=0, frame_index=0, width=image.width, height=image.height,
+                  source={"path": "clip.mp4", "width": image.width, "height": image.height, "fps": 25.0},
+                  provenance=[{"stage": "keyframes", "model": None, "revision": None, "prompt_sha": None,
+                               "settings_sha": None}])
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=92)
+    with ShardWriter(folder, "keyframes-clip", Quarantine(folder / "q.jsonl", "t")) as writer:
+        writer.write(Sample(key, record, {"raw.jpg": buffer.getvalue()}))
+        writer.write(Sample("pair0", pair_record(0)))
+
+
+def draw_caption(image: Image.Image, text: str, xy: tuple[int, int]) -> None:
+    font = ImageFont.load_default(size=44)
+    ImageDraw.Draw(image).text(xy, text, fill="white", font=font, stroke_width=3, stroke_fill="black")
+
+
+def test_drawn_name_caption_is_unreadable_afterwards(shared_data, tmp_path):
+    [frame] = read_frames(shared_data / "bigbuckbunny.mp4", 60, 60, size=(1280, 720))
+    image = Image.fromarray(frame)
+    draw_caption(image, "LIN XIA  CEO of Gu Group", (120, 600))
+    ocr = TextDetector()
+    assert any("LIN XIA" in t for _, t, _ in ocr._run(np.asarray(image), read=True))  # readable before
+    caption_shard(tmp_path / "in", image)
+    assert main([str(tmp_path / "in"), str(tmp_path / "out"), "--set", "temporal_radius=0", "--no-progress"]) == 0
+    frames = [s for p in shard_paths(tmp_path / "out") for s in iter_shard(p) if s.kind == "frame"]
+    [sample] = frames
+    read = " ".join(t for _, t, _ in ocr._run(rgb(sample.members["jpg"]), read=True))
+    assert "LIN" not in read and "XIA" not in read and "Group" not in read, read
+    assert sample.record["privacy"]["texts"] and "LIN" not in json.dumps(sample.record)  # boxes, never text
+    pairs = [s for p in shard_paths(tmp_path / "out") for s in iter_shard(p) if s.kind == "pair"]
+    assert [p.record for p in pairs] == [pair_record(0)]  # other kinds pass through unchanged
+
+
+def test_names_option_keeps_other_text(shared_data, tmp_path):
+    [frame] = read_frames(shared_data / "bigbuckbunny.mp4", 60, 60, size=(1280, 720))
+    image = Image.fromarray(frame)
+    draw_caption(image, "LIN XIA", (120, 600))
+    draw_caption(image, "EPISODE 12", (700, 80))
+    caption_shard(tmp_path / "in", image)
+    assert main([str(tmp_path / "in"), str(tmp_path / "out"), "--set", "temporal_radius=0", "--set",
+                 "text_names=Lin Xia,Gu Chen", "--no-progress"]) == 0
+    [sample] = [s for p in shard_paths(tmp_path / "out") for s in iter_shard(p) if s.kind == "frame"]
+    read = " ".join(t for _, t, _ in TextDetector()._run(rgb(sample.members["jpg"]), read=True))
+    assert "EPISODE" in read and "LIN" not in read, read
+    assert len(sample.record["privacy"]["texts"]) == 1
+
+
+def blurred_keyframe_video(shared_data, folder):
+    """A close-up whose middle frame has the face smeared: missed there, found one frame away."""
+    frames = read_frames(shared_data / "transnetv2-test.mp4", 1740, 1760)
+    smeared = Image.fromarray(frames[10]).resize((8, 5), Image.Resampling.BOX).resize((160, 90))
+    frames[10] = np.asarray(smeared)
+    folder.mkdir()
+    write_video(folder / "clip.mp4", frames)
+    shots = {"video_id": "clip", "path": "clip.mp4", "root": str(folder), "shots": [
+        {"index": 0, "start_frame": 0, "end_frame": 20, "start_s": 0.0, "end_s": 0.84, "keyframes": [10]}]}
+    (folder / "keyframes" / "shots").mkdir(parents=True)
+    (folder / "keyframes" / "shots" / "clip.json").write_text(json.dumps(shots))
+    record = blank("frame")
+    record.update(video_id="clip", shot_index=0, frame_index=10, width=160, height=90,
+                  source={"path": "clip.mp4", "width": 160, "height": 90, "fps": 25.0})
+    buffer = io.BytesIO()
+    smeared.save(buffer, format="JPEG")
+    with ShardWriter(folder / "keyframes", "keyframes-clip", Quarantine(folder / "q.jsonl", "t")) as writer:
+        writer.write(Sample("clip_0000_0000010", record, {"raw.jpg": buffer.getvalue()}))
+    return folder / "keyframes"
+
+
+def test_temporal_fail_safe_covers_a_face_missed_on_the_keyframe(shared_data, tmp_path):
+    keyframes = blurred_keyframe_video(shared_data, tmp_path / "v")
+    run_stage(PrivacyStage(PrivacyConfig(temporal_radius=0)), keyframes, tmp_path / "alone", progress=False)
+    run_stage(PrivacyStage(PrivacyConfig(temporal_radius=2)), keyframes, tmp_path / "with", progress=False)
+    [alone] = [s for p in shard_paths(tmp_path / "alone") for s in iter_shard(p)]
+    [helped] = [s for p in shard_paths(tmp_path / "with") for s in iter_shard(p)]
+    assert alone.record["privacy"]["faces"] == []
+    assert helped.record["privacy"]["faces"], "a face one frame away must be pixelated on the keyframe"
+    counts = json.loads((tmp_path / "with" / "privacy.stats.json").read_text())["counts"]
+    assert counts["faces_on_neighbours_only"] >= 1
+    face = [round(v) for v in helped.record["privacy"]["faces"][0]["bbox"]]
+    before, after = rgb(helped.members["raw.jpg"]), rgb(helped.members["jpg"])
+    assert np.abs(before[face[1]:face[3], face[0]:face[2]].astype(int) - after[face[1]:face[3], face[0]:face[2]]).mean() > 1
+
+
+def test_missing_source_is_counted_and_the_stage_goes_on(shared_data, tmp_path):
+    keyframes = blurred_keyframe_video(shared_data, tmp_path / "v")
+    (tmp_path / "v" / "clip.mp4").unlink()
+    summary = run_stage(PrivacyStage(PrivacyConfig()), keyframes, tmp_path / "out", progress=False)
+    assert summary.written == 1 and summary.failed == 0
+    assert json.loads((tmp_path / "out" / "privacy.stats.json").read_text())["counts"]["temporal_source_missing"] == 1
+
+
+def test_audit_failure_quarantines_the_frame(shared_data, tmp_path):
+    """A mosaic too fine to hide the face, and no round to make it coarser: the audit refuses the frame."""
+    [frame] = read_frames(shared_data / "transnetv2-test.mp4", 1750, 1750)
+    caption_shard(tmp_path / "in", Image.fromarray(frame))
+    config = PrivacyConfig(temporal_radius=0, face_blocks=200, audit_rounds=0, face_threshold=0.3)
+    run_stage(PrivacyStage(config), tmp_path / "in", tmp_path / "out", progress=False)
+    lines = [json.loads(l) for l in (tmp_path / "out" / "quarantine.jsonl").read_text().splitlines()]
+    assert [(l["key"], l["reason"]) for l in lines] == [("clip_0000_0000000", "audit_failed")]
+    assert not [s for p in shard_paths(tmp_path / "out") for s in iter_shard(p) if s.kind == "frame"]
+
+
+def test_frames_that_skipped_privacy_are_refused_everywhere(shared_data, tmp_path, capsys):
+    [frame] = read_frames(shared_data / "bigbuckbunny.mp4", 0, 0, size=(320, 180))
+    caption_shard(tmp_path / "keyframes", Image.fromarray(frame))
+    # the keyframes stage's output (raw.jpg only) cannot be published
+    with pytest.raises(PublishError, match="missing member 'jpg'"):
+        publish(tmp_path / "keyframes", tmp_path / "ds", progress=False)
+    # nor can a frame that carries a jpg but no privacy record
+    [sample, pair] = [s for p in shard_paths(tmp_path / "keyframes") for s in iter_shard(p)]
+    sample.members["jpg"] = sample.members.pop("raw.jpg")
+    with ShardWriter(tmp_path / "forged", "x", Quarantine(tmp_path / "q.jsonl", "t")) as writer:
+        writer.write(sample)
+    with pytest.raises(PublishError, match="did not pass the privacy stage"):
+        publish(tmp_path / "forged", tmp_path / "ds", progress=False)
+    assert not (tmp_path / "ds").exists()
+    # a dataset folder assembled by hand: validate fails and the loader refuses the row
+    (tmp_path / "hand" / "frames").mkdir(parents=True)
+    (tmp_path / "forged" / "x-000000.tar").rename(tmp_path / "hand" / "frames" / "frames-000000.tar")
+    (tmp_path / "hand" / "README.md").write_text("---\n---\n")
+    assert skyscript(["validate", str(tmp_path / "hand")]) == 1
+    assert "did not pass the privacy stage" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="did not pass the privacy stage"):
+        list(SkyScript100M(config_name="frames", data_dir=str(tmp_path / "hand")).as_streaming_dataset(split="train"))
