@@ -24,7 +24,9 @@ demo: $(STAMP)
 	$(BIN)/skyscript keyframes samples/bigbuckbunny.mp4 $(DEMO_OUT)/keyframes --set every_s=1 --no-progress
 	$(BIN)/skyscript contact-sheet $(DEMO_OUT)/keyframes/shots/bigbuckbunny.json
 	$(BIN)/skyscript privacy $(DEMO_OUT)/keyframes $(DEMO_OUT)/privacy --no-progress
-	$(BIN)/skyscript publish $(DEMO_OUT)/privacy skyscript-100m
+	$(BIN)/skyscript extract $(DEMO_OUT)/privacy $(DEMO_OUT)/extract --backend heuristic --no-progress
+	$(BIN)/skyscript repair $(DEMO_OUT)/extract $(DEMO_OUT)/repair --no-progress
+	$(BIN)/skyscript publish $(DEMO_OUT)/repair skyscript-100m
 	$(BIN)/skyscript validate skyscript-100m
 	$(BIN)/skyscript show skyscript-100m
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
@@ -25,13 +24,12 @@ from PIL import Image
 from annotate.config import settings_sha
 from annotate.faces import make_face_detectors
 from annotate.pixelate import pixelate
-from annotate.runner import InputError, Stage, Task, stage_main
+from annotate.runner import SHOTS, Stage, Task, shard_tasks, stage_main
 from annotate.texts import TextDetector
 from annotate.video import Video, VideoError
 from builder.sample import Sample
-from builder.shards import Quarantine, ShardWriter, iter_shard, shard_paths
+from builder.shards import Quarantine, ShardWriter, iter_shard
 
-SHOTS = "shots"
 Box = list[float]
 
 
@@ -57,12 +55,6 @@ class PrivacyConfig:
     shard_max_count: int = 1000
 
 
-def task_name(shard: Path) -> str:
-    """``keyframes-ep01-000000.tar`` -> ``ep01-000000`` (the input stage's prefix dropped)."""
-    stem = shard.name.removesuffix(".tar")
-    return stem.split("-", 1)[1] if "-" in stem else stem
-
-
 class PrivacyStage(Stage[PrivacyConfig]):
     """Pixelate faces and on-screen text of every frame; audit the result."""
 
@@ -78,10 +70,7 @@ class PrivacyStage(Stage[PrivacyConfig]):
         self.settings = settings_sha(c)
 
     def tasks(self, in_path: Path) -> list[Task]:
-        shards = shard_paths(in_path) if in_path.is_dir() else []
-        if not shards:
-            raise InputError(f"{in_path}: no shards (IN is the previous stage's OUT folder)")
-        return [Task(task_name(s), s, s.name) for s in shards]
+        return shard_tasks(in_path)
 
     # ---- detection -----------------------------------------------------------------------------------------
 
@@ -198,11 +187,6 @@ class PrivacyStage(Stage[PrivacyConfig]):
             protected = self.protect(sample, neighbours, writer, quarantine)
             if protected is not None:
                 writer.write(protected)
-        for video_id in by_video:  # shots files travel with the frames for later stages
-            source = shard.parent / SHOTS / f"{video_id}.json"
-            if source.exists():
-                (Path(writer.folder) / SHOTS).mkdir(exist_ok=True)
-                shutil.copyfile(source, Path(writer.folder) / SHOTS / source.name)
 
 
 def _pixelate_texts(image: Image.Image, boxes: list[Box], blocks: int, margin: float) -> Image.Image:

@@ -7,7 +7,8 @@ task's shards as ``OUT/{stage}-{task}-{n:06d}.tar`` and, when they are all in pl
 ``OUT/_tasks/{task}.json``. A rerun skips marked tasks and redoes the others from scratch (their partial shards,
 ``*.tmp`` files and quarantine part removed first), so nothing is duplicated and nothing is lost. At the end
 the main process merges the quarantine parts into ``OUT/quarantine.jsonl`` and sums the markers into
-``OUT/{stage}.stats.json``. The output does not depend on the number of processes.
+``OUT/{stage}.stats.json``, and copies the previous stage's shots files along. The output does not depend on
+the number of processes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import sys
 import time
 import traceback
@@ -32,6 +34,7 @@ from builder.shards import Quarantine, ShardWriter, merge_quarantine, write_json
 
 C = TypeVar("C")
 TASKS = "_tasks"
+SHOTS = "shots"
 
 
 class InputError(ValueError):
@@ -79,6 +82,26 @@ class Stage(ABC, Generic[C]):
 
     def setup(self, device: Any) -> None:
         """Load models once per process (optional)."""
+
+
+def shard_tasks(in_path: Path) -> list[Task]:
+    """One task per shard of a stage folder (for stages that read the previous stage's OUT); the task is named
+    after the shard without the previous stage's prefix (``keyframes-ep01-000000.tar`` -> ``ep01-000000``)."""
+    from builder.shards import shard_paths
+
+    shards = shard_paths(in_path) if in_path.is_dir() else []
+    if not shards:
+        raise InputError(f"{in_path}: no shards (IN is the previous stage's OUT folder)")
+    names = [s.name.removesuffix(".tar") for s in shards]
+    return [Task(n.split("-", 1)[1] if "-" in n else n, s, s.name) for n, s in zip(names, shards)]
+
+
+def carry_shots(in_path: Path, out: Path) -> None:
+    """The previous stage's shots files travel on (``OUT/shots/<video_id>.json``), for the stages after it."""
+    if (in_path / SHOTS).is_dir():
+        (out / SHOTS).mkdir(exist_ok=True)
+        for source in (in_path / SHOTS).glob("*.json"):
+            shutil.copyfile(source, out / SHOTS / source.name)
 
 
 def task_files(out: Path, stage: str, task: str) -> list[Path]:
@@ -149,6 +172,7 @@ def run_stage(stage: Stage, in_path: str | Path, out: str | Path, progress: bool
         summary.quarantined += marker["quarantined"]
         summary.counts.update(marker["counts"])
     if state.is_main_process:
+        carry_shots(Path(in_path), out)
         merge_quarantine([out / TASKS / f"{t.name}.quarantine.jsonl" for t in tasks], out / "quarantine.jsonl")
         write_json_atomic(out / f"{stage.name}.stats.json", {
             "stage": stage.name, "tasks": summary.tasks, "done": summary.done, "failed": summary.failed,
@@ -159,7 +183,9 @@ def run_stage(stage: Stage, in_path: str | Path, out: str | Path, progress: bool
 
 
 def stage_main(stage_class: type[Stage], argv: list[str] | None = None) -> int:
-    """``skyscript STAGE IN OUT [--config FILE] [--set k=v]... [--strict]``; exit 0 / 1 / 2 as documented."""
+    """``skyscript STAGE IN OUT [--config FILE] [--set k=v]... [--strict]``; exit 0 / 1 / 2 as documented.
+
+    A stage's ``cli_options`` (``{"--backend": "backend"}``) are shorthands for ``--set backend=...``."""
     p = argparse.ArgumentParser(prog=f"skyscript {stage_class.name}", description=stage_class.__doc__)
     p.add_argument("input", metavar="IN")
     p.add_argument("output", metavar="OUT")
@@ -168,9 +194,14 @@ def stage_main(stage_class: type[Stage], argv: list[str] | None = None) -> int:
                    help="override one setting (repeatable)")
     p.add_argument("--strict", action="store_true", help="exit 1 when anything was quarantined")
     p.add_argument("--no-progress", action="store_true")
+    options = getattr(stage_class, "cli_options", {})
+    for flag, setting in options.items():
+        p.add_argument(flag, dest=f"option_{setting}", metavar=setting.upper(), help=f"same as --set {setting}=...")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
+    overrides = args.overrides + [f"{s}={getattr(args, f'option_{s}')}" for s in options.values()
+                                  if getattr(args, f"option_{s}") is not None]
     try:
-        config = load_config(stage_class.config_class, stage_class.name, args.config, args.overrides)
+        config = load_config(stage_class.config_class, stage_class.name, args.config, overrides)
         summary = run_stage(stage_class(config), args.input, args.output, progress=not args.no_progress)
     except (ConfigError, InputError, ModelError) as exc:
         print(f"skyscript {stage_class.name}: error: {exc}", file=sys.stderr)

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import sys
 from pathlib import Path
 
 #: stage commands, run by ``annotate.<name>.main(argv)`` (needs the ``annotate`` extra)
-STAGES = ("keyframes", "privacy")
+STAGES = ("keyframes", "privacy", "extract", "repair")
 
 
 def _publish(args: argparse.Namespace) -> int:
@@ -62,8 +63,9 @@ def _show(args: argparse.Namespace) -> int:
         print(f'load_dataset("{folder}", "{config}", split="train"{", streaming=True" if args.streaming else ""})')
         print(dataset)
         row = next(iter(dataset))
-        shown = {k: (v if k != "json" else {f: v[f] for f in list(v)[:8]}) for k, v in row.items()}
-        print("first row:", shown)
+        record = json.dumps(row["json"], ensure_ascii=False, default=str)
+        print("first row:", {k: v for k, v in row.items() if k != "json"})
+        print("  json:", record if len(record) <= 900 else record[:900] + " ...")
     return 0
 
 

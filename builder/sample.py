@@ -12,7 +12,7 @@ KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 
 #: members a sample of each kind may carry in working (stage) shards, besides ``json``
 WORKING_MEMBERS: dict[str, frozenset[str]] = {
-    "frame": frozenset({"jpg", "raw.jpg"}),
+    "frame": frozenset({"jpg", "raw.jpg", "answer.txt"}),  # answer.txt: the extraction model's raw answer
     "shooting_script": frozenset(),
     "highlight_curve": frozenset({"png"}),
     "pair": frozenset(),

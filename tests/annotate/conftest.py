@@ -10,6 +10,14 @@ from annotate.runner import run_stage
 
 
 @pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory):
+    """Folders of a tiny random Llava and a tiny random Llama (``tests/tiny_models.py``)."""
+    from tiny_models import save_tiny_models
+
+    return save_tiny_models(tmp_path_factory.mktemp("tiny-models"))
+
+
+@pytest.fixture(scope="session")
 def music_keyframes(shared_data, tmp_path_factory):
     """The keyframes stage on the music video, a keyframe every half second of each shot (about 420)."""
     out = tmp_path_factory.mktemp("music") / "keyframes"
