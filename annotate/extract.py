@@ -28,8 +28,8 @@ from PIL import Image
 from annotate.config import settings_sha
 from annotate.errors import ModelError
 from annotate.prompt import extraction_prompt
-from annotate.runner import Stage, Task, shard_tasks, stage_main
-from annotate.vlm import CachedClient, ChatRequest, GenerationSettings, ModelCallError, ResponseCache, make_client
+from annotate.runner import ShardStage, Task, stage_main
+from annotate.vlm import ChatModelStage, ChatRequest, GenerationSettings, ModelCallError, make_client
 from builder.contract import blank
 from builder.sample import Sample
 from builder.shards import Quarantine, ShardWriter, iter_shard
@@ -88,7 +88,7 @@ def _histogram(image: Image.Image) -> np.ndarray:
     return hist / hist.sum()
 
 
-class ExtractStage(Stage[ExtractConfig]):
+class ExtractStage(ChatModelStage, ShardStage[ExtractConfig]):
     """Describe every keyframe: the heuristic baseline, or a VLM with the Table 3 prompt."""
 
     name = "extract"
@@ -107,19 +107,9 @@ class ExtractStage(Stage[ExtractConfig]):
             return
         if c.backend not in ("transformers", "openai"):
             raise ModelError(f"backend {c.backend!r}: use heuristic, transformers or openai")
-        client = make_client(c.backend, c.model, c.revision, c.endpoint, c.api_key_env, c.concurrency, c.timeout_s,
-                             c.retries, str(device) if c.device == "auto" else c.device, c.dtype, c.batch_size)
+        client = make_client(c, str(device))
         self.client = client
         self.prompt = extraction_prompt(c.prompt_version, c.images_per_request)
-
-    def tasks(self, in_path: Path) -> list[Task]:
-        return shard_tasks(in_path)
-
-    def _cached(self, out: Path) -> CachedClient:
-        if not hasattr(self, "_cached_client"):
-            path = Path(self.config.cache) if self.config.cache else out / "_cache" / "responses.sqlite"
-            self._cached_client = CachedClient(self.client, ResponseCache(path))
-        return self._cached_client
 
     # ---- heuristic ---------------------------------------------------------------------------------------
 
@@ -170,7 +160,7 @@ class ExtractStage(Stage[ExtractConfig]):
             p = prompt if len(group) == n else extraction_prompt(self.config.prompt_version, len(group))
             images = tuple(s.members.get("raw.jpg") or s.members["jpg"] for s in group)
             requests.append((ChatRequest(f"{task.name}-{k:05d}", p.system, p.user, images), p.sha))
-        client = self._cached(Path(writer.folder))
+        client = self.cached_client(Path(writer.folder))
         answers = client.complete([r for r, _ in requests], self.generation)
         failed = [a for a in answers if isinstance(a, ModelCallError)]
         if failed:  # the task fails and is retried on the next run; answers so far are cached

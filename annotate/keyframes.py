@@ -27,8 +27,8 @@ from annotate.inputs import VideoInput, discover_videos
 from annotate.quality import Quality, QualityLimits, measure
 from annotate.runner import SHOTS, Stage, Task, stage_main
 from annotate.shots import INPUT_SIZE, ShotSegmenter, ShotSpan, TransNetV2Stream, load_transnetv2
-from annotate.video import Video, VideoError, VideoInfo, format_timestamp
-from builder.contract import blank
+from annotate.video import Video, VideoError, VideoInfo
+from builder.contract import blank, format_timestamp
 from builder.sample import Sample
 from builder.shards import Quarantine, ShardWriter, write_json_atomic
 

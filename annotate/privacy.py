@@ -24,7 +24,7 @@ from PIL import Image
 from annotate.config import settings_sha
 from annotate.faces import make_face_detectors
 from annotate.pixelate import pixelate
-from annotate.runner import SHOTS, Stage, Task, shard_tasks, stage_main
+from annotate.runner import SHOTS, ShardStage, Task, stage_main
 from annotate.texts import TextDetector
 from annotate.video import Video, VideoError
 from builder.sample import Sample
@@ -55,7 +55,7 @@ class PrivacyConfig:
     shard_max_count: int = 1000
 
 
-class PrivacyStage(Stage[PrivacyConfig]):
+class PrivacyStage(ShardStage[PrivacyConfig]):
     """Pixelate faces and on-screen text of every frame; audit the result."""
 
     name = "privacy"
@@ -68,9 +68,6 @@ class PrivacyStage(Stage[PrivacyConfig]):
         self.texts = TextDetector(c.text_box_threshold, names, c.text_readable_score) if c.texts else None
         self.detector_names = [d.name for d in self.faces] + ([self.texts.name] if self.texts else [])
         self.settings = settings_sha(c)
-
-    def tasks(self, in_path: Path) -> list[Task]:
-        return shard_tasks(in_path)
 
     # ---- detection -----------------------------------------------------------------------------------------
 

@@ -29,8 +29,8 @@ from typing import Any
 from annotate.config import settings_sha
 from annotate.errors import ModelError
 from annotate.prompt import repair_prompt
-from annotate.runner import Stage, Task, shard_tasks, stage_main
-from annotate.vlm import CachedClient, ChatRequest, GenerationSettings, ResponseCache, make_client
+from annotate.runner import ShardStage, Task, stage_main
+from annotate.vlm import ChatModelStage, ChatRequest, GenerationSettings, make_client
 from builder.official import OfficialFormatError, convert_case
 from builder.sample import Sample
 from builder.shards import Quarantine, ShardWriter, iter_shard
@@ -150,7 +150,7 @@ def usable(fields: dict | None) -> bool:
     return bool(fields) and bool((fields["description"] or "").strip() or fields["people"] or fields["objects"])
 
 
-class RepairStage(Stage[RepairConfig]):
+class RepairStage(ChatModelStage, ShardStage[RepairConfig]):
     """Parse, repair (Table 6), normalize and validate the extraction answers; count every loss."""
 
     name = "repair"
@@ -165,20 +165,9 @@ class RepairStage(Stage[RepairConfig]):
         if c.backend == "none":
             self.client = None
         elif c.backend in ("transformers", "openai"):
-            self.client = make_client(c.backend, c.model, c.revision, c.endpoint, c.api_key_env, c.concurrency,
-                                      c.timeout_s, c.retries, str(device) if c.device == "auto" else c.device,
-                                      c.dtype, c.batch_size)
+            self.client = make_client(c, str(device))
         else:
             raise ModelError(f"backend {c.backend!r}: use none, transformers or openai")
-
-    def tasks(self, in_path: Path) -> list[Task]:
-        return shard_tasks(in_path)
-
-    def _cached(self, out: Path) -> CachedClient:
-        if not hasattr(self, "_cached_client"):
-            path = Path(self.config.cache) if self.config.cache else out / "_cache" / "responses.sqlite"
-            self._cached_client = CachedClient(self.client, ResponseCache(path))
-        return self._cached_client
 
     def resolve(self, key: str, parsed: Any, index: int, count: int) -> tuple[dict | None, bool]:
         """Fields for one image from a parsed answer, and whether anything had to be changed to get them."""
@@ -196,7 +185,7 @@ class RepairStage(Stage[RepairConfig]):
         for i, answer in enumerate(answers):
             prompt = repair_prompt(self.config.prompt_version, answer[: self.config.max_answer_chars])
             requests.append(ChatRequest(f"repair-{i:05d}", prompt.system, prompt.user))
-        replies = self._cached(Path(writer.folder)).complete(requests, self.generation)
+        replies = self.cached_client(Path(writer.folder)).complete(requests, self.generation)
         writer.count("llm_requests", len(requests))
         return {a: r for a, r in zip(answers, replies) if isinstance(r, str)}
 

@@ -84,6 +84,13 @@ class Stage(ABC, Generic[C]):
         """Load models once per process (optional)."""
 
 
+class ShardStage(Stage[C]):
+    """A stage that reads the previous stage's OUT folder: one task per input shard (:func:`shard_tasks`)."""
+
+    def tasks(self, in_path: Path) -> list[Task]:
+        return shard_tasks(in_path)
+
+
 def shard_tasks(in_path: Path) -> list[Task]:
     """One task per shard of a stage folder (for stages that read the previous stage's OUT); the task is named
     after the shard without the previous stage's prefix (``keyframes-ep01-000000.tar`` -> ``ep01-000000``)."""

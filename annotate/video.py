@@ -41,15 +41,6 @@ class DecodedFrame:
     frame: av.VideoFrame
 
 
-def format_timestamp(seconds: float) -> str:
-    """``7.759`` -> ``00:00:07:759`` (HH:MM:SS:mmm, as in the paper's Figure 1)."""
-    millis = int(round(seconds * 1000))
-    hours, rest = divmod(millis, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    secs, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}:{millis:03d}"
-
-
 class Video:
     """An open video file; use as a context manager. Raises :class:`VideoError` for unusable files."""
 

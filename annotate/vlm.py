@@ -16,7 +16,7 @@ import sqlite3
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -116,20 +116,36 @@ class CachedClient:
         return answers  # type: ignore[return-value]
 
 
-def make_client(backend: str, model: str | None, revision: str | None, endpoint: str | None, api_key_env: str,
-                concurrency: int, timeout_s: float, retries: int, device: str, dtype: str,
-                batch_size: int) -> ChatClient:
-    """The ``transformers`` or ``openai`` client from a stage's settings (imported only when used)."""
+def make_client(config: Any, device: str) -> ChatClient:
+    """The ``transformers`` or ``openai`` client of a stage's settings (``backend``, ``model``, ``revision``,
+    ``endpoint``, ``api_key_env``, ``concurrency``, ``timeout_s``, ``retries``, ``device``, ``dtype``,
+    ``batch_size``); ``device`` is the process's device, used when the setting is ``auto``."""
     from annotate.errors import ModelError
 
-    if backend == "transformers":
+    c = config
+    if c.backend == "transformers":
         from annotate.vlm_transformers import TransformersClient
 
-        if not model:
+        if not c.model:
             raise ModelError("the transformers backend needs model (a hub id or a local path, --model)")
-        return TransformersClient(model, revision, device, dtype, batch_size)
-    if backend == "openai":
+        return TransformersClient(c.model, c.revision, device if c.device == "auto" else c.device, c.dtype,
+                                  c.batch_size)
+    if c.backend == "openai":
         from annotate.vlm_openai import OpenAIClient
 
-        return OpenAIClient(endpoint, model, api_key_env, concurrency, timeout_s, retries)
-    raise ModelError(f"backend {backend!r}: use transformers or openai")
+        return OpenAIClient(c.endpoint, c.model, c.api_key_env, c.concurrency, c.timeout_s, c.retries)
+    raise ModelError(f"backend {c.backend!r}: use transformers or openai")
+
+
+class ChatModelStage:
+    """For stages with a ``client`` and a ``cache`` setting: one cached client per process, its cache file
+    ``cache`` or ``OUT/_cache/responses.sqlite``."""
+
+    client: ChatClient | None
+    config: Any
+
+    def cached_client(self, out: Path) -> CachedClient:
+        if getattr(self, "_cached_client", None) is None:
+            path = Path(self.config.cache) if self.config.cache else out / "_cache" / "responses.sqlite"
+            self._cached_client = CachedClient(self.client, ResponseCache(path))
+        return self._cached_client

@@ -76,3 +76,12 @@ def blank(kind: str, definition: str | None = None) -> dict[str, Any]:
         else:
             out[name] = None
     return out
+
+
+def format_timestamp(seconds: float) -> str:
+    """A record's ``timestamp``: ``7.759`` -> ``00:00:07:759`` (HH:MM:SS:mmm, as in the paper's Figure 1)."""
+    millis = int(round(seconds * 1000))
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}:{millis:03d}"

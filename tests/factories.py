@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from builder.contract import format_timestamp
+
 SCHEMA_VERSION = "1.0"
 
 _SHOT_TYPES = ("wide", "full", "medium", "close_up", "extreme_close_up")
@@ -81,14 +83,6 @@ def _box(rng: random.Random, width: int, height: int, min_frac: float = 0.1, max
     x0 = rng.uniform(0, width - w)
     y0 = rng.uniform(0, height - h)
     return [round(x0, 1), round(y0, 1), round(x0 + w, 1), round(y0 + h, 1)]
-
-
-def _timestamp(seconds: float) -> str:
-    ms = int(round(seconds * 1000))
-    h, rest = divmod(ms, 3_600_000)
-    m, rest = divmod(rest, 60_000)
-    s, ms = divmod(rest, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d}:{ms:03d}"
 
 
 def _provenance(stage: str, model: str, rng: random.Random) -> dict[str, Any]:
@@ -176,7 +170,7 @@ def frame_record(i: int = 0, **overrides: Any) -> dict[str, Any]:
         "episode": 0,
         "shot_index": i // 8,
         "frame_index": i,
-        "timestamp": _timestamp(time_s),
+        "timestamp": format_timestamp(time_s),
         "time_s": time_s,
         "width": width,
         "height": height,
