@@ -7,7 +7,8 @@ task's shards as ``OUT/{stage}-{task}-{n:06d}.tar`` and, when they are all in pl
 ``OUT/_tasks/{task}.json``. A rerun skips marked tasks and redoes the others from scratch (their partial shards,
 ``*.tmp`` files and quarantine part removed first), so nothing is duplicated and nothing is lost. At the end
 the main process merges the quarantine parts into ``OUT/quarantine.jsonl`` and sums the markers into
-``OUT/{stage}.stats.json``, and copies the previous stage's shots files along. The output does not depend on
+``OUT/{stage}.stats.json``, and copies the previous stages' summaries and shots files along (the card reads
+the summaries). The output does not depend on
 the number of processes.
 """
 
@@ -35,6 +36,7 @@ from builder.shards import Quarantine, ShardWriter, merge_quarantine, write_json
 C = TypeVar("C")
 TASKS = "_tasks"
 SHOTS = "shots"
+SUMMARY = re.compile(r"^[a-z_]+\.stats\.json$")
 
 
 class InputError(ValueError):
@@ -103,12 +105,24 @@ def shard_tasks(in_path: Path) -> list[Task]:
     return [Task(n.split("-", 1)[1] if "-" in n else n, s, s.name) for n, s in zip(names, shards)]
 
 
-def carry_shots(in_path: Path, out: Path) -> None:
-    """The previous stage's shots files travel on (``OUT/shots/<video_id>.json``), for the stages after it."""
+def stage_summaries(folder: Path) -> list[Path]:
+    """The ``{stage}.stats.json`` summaries in a stage folder (shard stats have a dash and a number)."""
+    return sorted(p for p in folder.glob("*.stats.json") if SUMMARY.match(p.name))
+
+
+def carry_metadata(in_path: Path, out: Path) -> list[Path]:
+    """The previous stages' shots files and summaries travel on, for the stages and the card after them;
+    returns the summaries carried."""
+    if not in_path.is_dir():
+        return []
     if (in_path / SHOTS).is_dir():
         (out / SHOTS).mkdir(exist_ok=True)
         for source in (in_path / SHOTS).glob("*.json"):
             shutil.copyfile(source, out / SHOTS / source.name)
+    carried = stage_summaries(in_path)
+    for source in carried:
+        shutil.copyfile(source, out / source.name)
+    return carried
 
 
 def task_files(out: Path, stage: str, task: str) -> list[Path]:
@@ -179,11 +193,12 @@ def run_stage(stage: Stage, in_path: str | Path, out: str | Path, progress: bool
         summary.quarantined += marker["quarantined"]
         summary.counts.update(marker["counts"])
     if state.is_main_process:
-        carry_shots(Path(in_path), out)
+        before = carry_metadata(Path(in_path), out)
         merge_quarantine([out / TASKS / f"{t.name}.quarantine.jsonl" for t in tasks], out / "quarantine.jsonl")
         write_json_atomic(out / f"{stage.name}.stats.json", {
-            "stage": stage.name, "tasks": summary.tasks, "done": summary.done, "failed": summary.failed,
-            "written": summary.written, "quarantined": summary.quarantined, "counts": dict(summary.counts),
+            "stage": stage.name, "position": len(before), "tasks": summary.tasks, "done": summary.done,
+            "failed": summary.failed, "written": summary.written, "quarantined": summary.quarantined,
+            "counts": dict(summary.counts),
         })
     state.wait_for_everyone()
     return summary

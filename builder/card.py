@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sysconfig
-from collections import Counter
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -20,6 +19,7 @@ from builder.features import row_features
 from builder.shards import STATS_SUFFIX, shard_paths, stats_path
 
 TEMPLATE_NAME = "dataset_card.md"
+PIPELINE = "pipeline.json"  # the stage summaries that made the folder, written by publish
 CARD_METADATA: dict[str, Any] = {
     "pretty_name": "SkyScript-100M",
     "license": "mit",
@@ -42,7 +42,7 @@ def template_path() -> Path:
 
 def config_stats(dataset_dir: Path, config: str) -> dict[str, Any]:
     """Totals of one config from its shards' ``.stats.json`` (a shard without stats is an error)."""
-    totals: dict[str, Any] = {"shards": 0, "examples": 0, "bytes": 0, "counts": Counter()}
+    totals: dict[str, Any] = {"shards": 0, "examples": 0, "bytes": 0}
     for shard in shard_paths(dataset_dir / config):
         path = stats_path(shard)
         if not path.exists():
@@ -51,7 +51,6 @@ def config_stats(dataset_dir: Path, config: str) -> dict[str, Any]:
         totals["shards"] += 1
         totals["examples"] += stats["written"]
         totals["bytes"] += stats["bytes"]
-        totals["counts"].update(stats.get("counts", {}))
     return totals
 
 
@@ -109,13 +108,16 @@ def render_card(dataset_dir: str | Path) -> str:
     for config, s in stats.items():
         count_rows.append(f"| `{config}` | {s['examples']:,} | {s['shards']} | {s['bytes'] / 1e6:,.1f} |"
                           if s["shards"] else f"| `{config}` | not built yet | 0 | 0 |")
-    stage_counts = Counter()
-    for s in stats.values():
-        stage_counts.update(s["counts"])
-    stage_rows = ["| what | count |", "| --- | ---: |"] + [f"| {k} | {v:,} |" for k, v in sorted(stage_counts.items())]
+    pipeline_file = dataset_dir / PIPELINE
+    pipeline = json.loads(pipeline_file.read_text(encoding="utf-8")) if pipeline_file.exists() else []
+    stage_rows = ["| stage | what | count |", "| --- | --- | ---: |"]
+    for summary in pipeline:
+        rows = {"tasks done": summary["done"], "tasks failed": summary["failed"], "written": summary["written"],
+                "quarantined": summary["quarantined"], **summary.get("counts", {})}
+        stage_rows += [f"| {summary['stage']} | {k} | {v:,} |" for k, v in rows.items()]
     body = Template(template_path().read_text(encoding="utf-8")).substitute(
         counts_table="\n".join(count_rows),
-        stage_counts_table="\n".join(stage_rows) if stage_counts else "No stage counted anything yet.",
+        stage_counts_table="\n".join(stage_rows) if pipeline else "No stage summaries (`pipeline.json`) here.",
         **{f"fields_{config}": fields_table(KIND_OF_CONFIG[config]) for config in CONFIG_OF_KIND.values()},
     )
     return f"---\n{header}---\n\n{body}"

@@ -9,16 +9,17 @@ built beside the target and moved into place only when every sample passed; othe
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
-from builder.card import write_card
+from builder.card import PIPELINE, write_card
 from builder.contract import CONFIG_OF_KIND, KINDS
 from builder.sample import PUBLISHED_MEMBERS, Sample
-from builder.shards import QUARANTINE, Quarantine, ShardWriter, iter_shard, shard_paths
+from builder.shards import QUARANTINE, Quarantine, ShardWriter, iter_shard, shard_paths, write_json_atomic
 from builder.validation import check_published
 
 
@@ -30,6 +31,13 @@ def published(sample: Sample) -> Sample:
     """The sample without its working members (``raw.jpg``, raw answers, ...)."""
     keep = set(PUBLISHED_MEMBERS.get(sample.kind, ()))
     return Sample(sample.key, sample.record, {k: v for k, v in sample.members.items() if k in keep})
+
+
+def pipeline_summary(stage_dir: Path) -> list[dict]:
+    """The summaries (``{stage}.stats.json``) of every stage that led to ``stage_dir``, in pipeline order."""
+    summaries = [json.loads(p.read_text(encoding="utf-8")) for p in stage_dir.glob("*.stats.json")
+                 if re.match(r"^[a-z_]+\.stats\.json$", p.name)]
+    return sorted(summaries, key=lambda s: s.get("position", 0))
 
 
 @dataclass
@@ -78,6 +86,7 @@ def publish(stage_dir: str | Path, dataset_dir: str | Path, max_count: int = 100
         raise
     finally:
         shutil.rmtree(build, ignore_errors=True)
+    write_json_atomic(dataset_dir / PIPELINE, pipeline_summary(stage_dir))
     write_card(dataset_dir)
     counts = {CONFIG_OF_KIND[k]: w.totals.written for k, w in writers.items()}
     shards = [dataset_dir / CONFIG_OF_KIND[k] / s.name for k, w in writers.items() for s in w.shards]

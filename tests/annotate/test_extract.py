@@ -148,3 +148,17 @@ def test_transformers_backend_with_a_tiny_model(privacy_out, tiny_models, tmp_pa
     again = ExtractStage(config)
     run_stage(again, privacy_out, tmp_path / "again", progress=False)
     assert again._cached_client.calls == 0  # a rerun with the same cache asks the model nothing
+
+
+def test_stage_summaries_reach_the_card(privacy_out, tmp_path):
+    """Each stage carries the summaries before it; publish puts them in pipeline.json and the card shows them."""
+    from builder.publish import publish
+
+    assert main([str(privacy_out), str(tmp_path / "extract"), "--no-progress"]) == 0
+    assert sorted(p.name for p in (tmp_path / "extract").glob("*.stats.json") if "-" not in p.name) == \
+        ["extract.stats.json", "keyframes.stats.json", "privacy.stats.json"]
+    publish(tmp_path / "extract", tmp_path / "ds", progress=False)
+    stages = [s["stage"] for s in json.loads((tmp_path / "ds" / "pipeline.json").read_text())]
+    assert stages == ["keyframes", "privacy", "extract"]
+    card = (tmp_path / "ds" / "README.md").read_text()
+    assert "| privacy | faces_on_keyframe |" in card and "| extract | people |" in card

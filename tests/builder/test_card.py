@@ -52,13 +52,14 @@ def test_body_counts_come_from_stats(folder):
     assert "| `shooting_scripts` | not built yet |" in text
     assert "${" not in text
     assert "| `attractiveness`" not in text and "| `people` | list of object |" in text
-    # counts follow the stats files, not a cache: edit one and re-render with `skyscript card`
-    stats = stats_path(folder / "frames" / "frames-000000.tar")
-    data = json.loads(stats.read_text())
-    data["counts"] = {"faces_pixelated": 17}
-    stats.write_text(json.dumps(data))
+    # the stage summaries publish copied into pipeline.json become a table; `skyscript card` re-renders it
+    assert "No stage summaries" in text
+    summary = {"stage": "privacy", "position": 1, "done": 3, "failed": 0, "written": 9, "quarantined": 1,
+               "counts": {"faces_on_keyframe": 17}}
+    (folder / "pipeline.json").write_text(json.dumps([summary]))
     assert main(["card", str(folder)]) == 0
-    assert "| faces_pixelated | 17 |" in (folder / "README.md").read_text()
+    text = (folder / "README.md").read_text()
+    assert "| privacy | faces_on_keyframe | 17 |" in text and "| privacy | quarantined | 1 |" in text
 
 
 def test_missing_stats_is_an_error(folder):
