@@ -25,8 +25,8 @@ from typing import Protocol
 import numpy as np
 
 from annotate.errors import ModelError
+from builder.contract import Box
 
-Box = list[float]
 
 #: deepface backends and the weight files they need (``opencv`` uses the cascades inside the OpenCV wheel)
 DEEPFACE_WEIGHTS = {

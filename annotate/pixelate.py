@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from PIL import Image
 
-Box = list[float]
+from builder.contract import Box
+
 
 
 def expand(box: Box, margin: float, width: int, height: int) -> tuple[int, int, int, int]:

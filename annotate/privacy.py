@@ -27,10 +27,9 @@ from annotate.pixelate import pixelate
 from annotate.runner import SHOTS, ShardStage, Task, stage_main
 from annotate.texts import TextDetector
 from annotate.video import Video, VideoError
+from builder.contract import Box
 from builder.sample import Sample
 from builder.shards import Quarantine, ShardWriter, iter_shard
-
-Box = list[float]
 
 
 @dataclass
@@ -133,7 +132,7 @@ class PrivacyStage(ShardStage[PrivacyConfig]):
         faces += from_neighbours
         c = self.config
         image = pixelate(raw, [b for b, _ in faces], c.face_blocks, c.margin)
-        image = _pixelate_texts(image, [b for b, _ in texts], c.text_blocks, c.margin)
+        image = pixelate(image, [b for b, _ in texts], c.text_blocks, c.margin)  # cells across a line's height
         rounds, passed, blocks = 0, False, c.face_blocks
         while True:
             output = np.asarray(image)
@@ -184,11 +183,6 @@ class PrivacyStage(ShardStage[PrivacyConfig]):
             protected = self.protect(sample, neighbours, writer, quarantine)
             if protected is not None:
                 writer.write(protected)
-
-
-def _pixelate_texts(image: Image.Image, boxes: list[Box], blocks: int, margin: float) -> Image.Image:
-    """Text lines are pixelated in cells relative to their height: ``blocks`` cells across it."""
-    return pixelate(image, boxes, blocks, margin)
 
 
 def _covered(box: Box, others: list[tuple[Box, float]]) -> bool:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from annotate.errors import ModelError
+from builder.contract import Box
 
-Box = list[float]
 
 
 class TextDetector:

@@ -11,6 +11,9 @@ from typing import Any
 
 SCHEMA_VERSION = "1.0"
 
+#: a box as records store it: ``[x0, y0, x1, y1]`` in pixels of the stored image
+Box = list[float]
+
 #: record kind -> dataset config name (the folder of its shards in a dataset folder)
 CONFIG_OF_KIND: dict[str, str] = {
     "frame": "frames",
