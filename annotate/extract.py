@@ -154,10 +154,9 @@ class ExtractStage(ChatModelStage, ShardStage[ExtractConfig]):
     def ask(self, task: Task, frames: list[Sample], writer: ShardWriter) -> list[Sample]:
         n = self.config.images_per_request
         groups = [frames[i:i + n] for i in range(0, len(frames), n)]
-        prompt = extraction_prompt(self.config.prompt_version, n) if n > 1 else self.prompt
         requests = []
-        for k, group in enumerate(groups):
-            p = prompt if len(group) == n else extraction_prompt(self.config.prompt_version, len(group))
+        for k, group in enumerate(groups):  # the last group may be smaller: its prompt says how many images
+            p = self.prompt if len(group) == n else extraction_prompt(self.config.prompt_version, len(group))
             images = tuple(s.members.get("raw.jpg") or s.members["jpg"] for s in group)
             requests.append((ChatRequest(f"{task.name}-{k:05d}", p.system, p.user, images), p.sha))
         client = self.cached_client(Path(writer.folder))
