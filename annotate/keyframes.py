@@ -296,8 +296,8 @@ class KeyframesStage(Stage[KeyframesConfig]):
             quarantine.add(video.video_id, "partial", detail + "; the frames before the failure were kept",
                            source=video.relative)
         write_json_atomic(Path(writer.folder) / SHOTS / f"{video.video_id}.json", {
-            "video_id": video.video_id, "path": video.relative, "root": str(video.root), "fps": run.info.fps, "num_frames": len(run.times),
-            "duration_s": round(run.times[-1] + self.frame_s(run), 6) if run.times else 0.0,
+            "video_id": video.video_id, "path": video.relative, "root": str(video.root), "fps": run.info.fps,
+            "num_frames": len(run.times), "duration_s": round(run.times[-1] + self.frame_s(run), 6),
             "width": run.info.width, "height": run.info.height, "partial": partial,
             "error": (error.detail if error else None), "shots_model": self.config.shots_model,
             "thresholds": {"hard": self.config.shots_threshold, "gradual": self.config.gradual_threshold,
