@@ -31,12 +31,11 @@ from tqdm import tqdm
 
 from annotate.config import ConfigError, load_config
 from annotate.errors import ModelError
-from builder.shards import Quarantine, ShardWriter, merge_quarantine, write_json_atomic
+from builder.shards import Quarantine, ShardWriter, merge_quarantine, stage_summaries, write_json_atomic
 
 C = TypeVar("C")
 TASKS = "_tasks"
 SHOTS = "shots"
-SUMMARY = re.compile(r"^[a-z_]+\.stats\.json$")
 
 
 class InputError(ValueError):
@@ -103,11 +102,6 @@ def shard_tasks(in_path: Path) -> list[Task]:
         raise InputError(f"{in_path}: no shards (IN is the previous stage's OUT folder)")
     names = [s.name.removesuffix(".tar") for s in shards]
     return [Task(n.split("-", 1)[1] if "-" in n else n, s, s.name) for n, s in zip(names, shards)]
-
-
-def stage_summaries(folder: Path) -> list[Path]:
-    """The ``{stage}.stats.json`` summaries in a stage folder (shard stats have a dash and a number)."""
-    return sorted(p for p in folder.glob("*.stats.json") if SUMMARY.match(p.name))
 
 
 def carry_metadata(in_path: Path, out: Path) -> list[Path]:

@@ -9,7 +9,6 @@ built beside the target and moved into place only when every sample passed; othe
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,8 @@ from tqdm import tqdm
 from builder.card import PIPELINE, write_card
 from builder.contract import CONFIG_OF_KIND, KINDS
 from builder.sample import PUBLISHED_MEMBERS, Sample
-from builder.shards import QUARANTINE, Quarantine, ShardWriter, iter_shard, shard_paths, write_json_atomic
+from builder.shards import (QUARANTINE, Quarantine, ShardWriter, iter_shard, shard_paths, stage_summaries,
+                            write_json_atomic)
 from builder.validation import check_published
 
 
@@ -35,8 +35,7 @@ def published(sample: Sample) -> Sample:
 
 def pipeline_summary(stage_dir: Path) -> list[dict]:
     """The summaries (``{stage}.stats.json``) of every stage that led to ``stage_dir``, in pipeline order."""
-    summaries = [json.loads(p.read_text(encoding="utf-8")) for p in stage_dir.glob("*.stats.json")
-                 if re.match(r"^[a-z_]+\.stats\.json$", p.name)]
+    summaries = [json.loads(p.read_text(encoding="utf-8")) for p in stage_summaries(stage_dir)]
     return sorted(summaries, key=lambda s: s.get("position", 0))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import tarfile
 import time
 from collections import Counter
@@ -93,6 +94,15 @@ def iter_shard(path: str | Path) -> Iterator[Sample]:
         raise ShardError(f"{path}: unreadable shard ({exc})") from exc
     if current_key is not None:
         yield flush()
+
+
+#: a stage's summary, ``{stage}.stats.json`` (a shard's stats have a dash and a number in the name)
+STAGE_SUMMARY = re.compile(r"^[a-z_]+\.stats\.json$")
+
+
+def stage_summaries(folder: str | Path) -> list[Path]:
+    """The stage summaries in a stage folder, in name order."""
+    return sorted(p for p in Path(folder).glob("*.stats.json") if STAGE_SUMMARY.match(p.name))
 
 
 def shard_paths(folder: str | Path) -> list[Path]:
