@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import io
-import json
 import math
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
 from builder.shards import iter_shard, shard_paths
+from builder.shots_file import read_shots_file
 
 TILE_WIDTH = 320
 COLUMNS = 5
@@ -32,7 +32,7 @@ def keyframes_of(stage_dir: Path, video_id: str) -> list[tuple[dict, bytes]]:
 def render(shots_file: str | Path, output: str | Path | None = None) -> Path:
     """Draw the sheet beside the shots file (``<video_id>.png``) unless ``output`` is given."""
     shots_file = Path(shots_file)
-    shots = json.loads(shots_file.read_text(encoding="utf-8"))
+    shots = read_shots_file(shots_file)
     stage_dir = shots_file.parent.parent
     frames = keyframes_of(stage_dir, shots["video_id"])
     if not frames:

@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 #: a box as records store it: ``[x0, y0, x1, y1]`` in pixels of the stored image
 Box = list[float]
@@ -23,6 +23,8 @@ CONFIG_OF_KIND: dict[str, str] = {
 }
 KIND_OF_CONFIG: dict[str, str] = {config: kind for kind, config in CONFIG_OF_KIND.items()}
 KINDS: tuple[str, ...] = tuple(CONFIG_OF_KIND)
+#: schemas of working files that are not records (``shots``: the per-video shots file)
+AUXILIARY_SCHEMAS: tuple[str, ...] = ("shots",)
 
 
 def schema_dir() -> Path:
@@ -35,7 +37,7 @@ def schema_dir() -> Path:
 
 @cache
 def _load(kind: str) -> dict[str, Any]:
-    if kind not in CONFIG_OF_KIND:
+    if kind not in CONFIG_OF_KIND and kind not in AUXILIARY_SCHEMAS:
         raise KeyError(f"unknown record kind {kind!r}; known kinds: {', '.join(KINDS)}")
     path = schema_dir() / f"{kind}.schema.json"
     return json.loads(path.read_text(encoding="utf-8"))
@@ -79,6 +81,17 @@ def blank(kind: str, definition: str | None = None) -> dict[str, Any]:
         else:
             out[name] = None
     return out
+
+
+def provenance_entry(stage: str, **fields: Any) -> dict[str, Any]:
+    """One ``provenance`` item: the schema's blank with ``stage`` and the given fields (``model``, ``revision``,
+    ``prompt_sha``, ``settings_sha``); an unknown field is an error."""
+    entry = blank("frame", "provenance")
+    unknown = set(fields) - set(entry)
+    if unknown:
+        raise KeyError(f"provenance has no field(s) {sorted(unknown)}; fields: {sorted(entry)}")
+    entry.update(stage=stage, **fields)
+    return entry
 
 
 def format_timestamp(seconds: float) -> str:

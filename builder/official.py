@@ -15,13 +15,14 @@ from typing import Any, Iterator
 
 from builder.aliases import TYPE, AliasError, canonical_key, normalize
 from builder.contract import blank
+from builder.errors import SkyscriptError
 from builder.sample import KEY_PATTERN
 from builder.validation import schema_problems
 
 VIDEO_ID = "official"
 
 
-class OfficialFormatError(ValueError):
+class OfficialFormatError(SkyscriptError, ValueError):
     """An official-format case that cannot be imported: ``case`` (or the file), a JSON ``path``, the reason."""
 
     def __init__(self, case: str, path: str | None, message: str) -> None:
@@ -141,8 +142,11 @@ def _load(path: Path) -> dict[str, Any]:
             out[key] = value
         return out
 
-    with open(path, encoding="utf-8") as handle:
-        data = json.load(handle, object_pairs_hook=pairs)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle, object_pairs_hook=pairs)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise OfficialFormatError(str(path), None, f"not a JSON file ({exc})") from exc
     if not isinstance(data, dict):
         raise OfficialFormatError(str(path), "$", f"must be a JSON object of cases, got {type(data).__name__}")
     return data

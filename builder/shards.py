@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from webdataset import TarWriter
 
+from builder.errors import SkyscriptError
 from builder.sample import Sample
 from builder.validation import Problem, check_sample
 
@@ -30,7 +31,7 @@ STATS_SUFFIX = ".stats.json"
 QUARANTINE = "quarantine.jsonl"
 
 
-class ShardError(Exception):
+class ShardError(SkyscriptError):
     """A shard cannot be read (truncated, not a tar, a member without a key)."""
 
 
@@ -128,9 +129,10 @@ class Quarantine:
 
 
 def merge_quarantine(parts: Iterable[Path], target: Path) -> int:
-    """Merge quarantine parts into ``target`` without duplicate lines (a rerun adds none); returns the line count."""
+    """Rebuild ``target`` from the tasks' quarantine parts, in order and without duplicate lines (so a rerun adds
+    none, and a redone task's old lines go with its old part); returns the line count."""
     seen: dict[str, None] = {}
-    for part in [target, *sorted(parts)]:
+    for part in sorted(parts):
         if part.exists():
             for line in part.read_text(encoding="utf-8").splitlines():
                 if line.strip():
@@ -150,6 +152,7 @@ class ShardStats:
     bytes: int = 0
     seconds: float = 0.0
     kinds: Counter = field(default_factory=Counter)
+    videos: Counter = field(default_factory=Counter)
     quarantined: Counter = field(default_factory=Counter)
     extra: Counter = field(default_factory=Counter)
 
@@ -160,13 +163,22 @@ class ShardStats:
             "bytes": self.bytes,
             "seconds": round(self.seconds, 3),
             "kinds": dict(sorted(self.kinds.items())),
+            "videos": dict(sorted(self.videos.items())),
             "quarantined": dict(sorted(self.quarantined.items())),
             "counts": dict(sorted(self.extra.items())),
         }
 
 
+def video_of(sample: Sample) -> str:
+    """The sample's ``video_id`` ("" for a record without one); shard stats count samples per video, so a stage
+    can find a video's samples without opening every shard."""
+    value = sample.record.get("video_id") if isinstance(sample.record, dict) else None
+    return value if isinstance(value, str) else ""
+
+
 class ShardWriter:
-    """Writes validated samples to ``{folder}/{prefix}-{n:06d}.tar``, rolling over at ``max_count``/``max_bytes``.
+    """Writes validated samples to ``{folder}/{prefix}-{n:06d}.tar``, rolling over at ``max_count``/``max_bytes``
+    (with ``single``: one shard ``{folder}/{prefix}.tar``, never rolled over).
 
     Every sample goes through ``check`` (by default :func:`builder.validation.check_sample`); a sample with
     problems is not written but added to ``quarantine`` with its key, JSON path and message. Use as a context
@@ -182,8 +194,10 @@ class ShardWriter:
         max_bytes: int = 512 * 1024 * 1024,
         check: Callable[[Sample], list[Problem]] = check_sample,
         source: str | None = None,
+        single: bool = False,
     ) -> None:
         self.folder = Path(folder)
+        self.single = single
         self.prefix = prefix
         self.quarantine = quarantine
         self.max_count = max_count
@@ -201,7 +215,7 @@ class ShardWriter:
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def _open(self) -> None:
-        name = f"{self.prefix}-{self._index:06d}.tar"
+        name = f"{self.prefix}.tar" if self.single else f"{self.prefix}-{self._index:06d}.tar"
         self._index += 1
         self._handle = open(self.folder / (name + TMP_SUFFIX), "wb")
         self._tar = TarWriter(self._handle, user="skyscript", group="skyscript", mode=0o444, encoder=False,
@@ -236,10 +250,13 @@ class ShardWriter:
         self._stats.written += 1
         self._stats.bytes += size
         self._stats.kinds[sample.kind] += 1
+        self._stats.videos[video_of(sample)] += 1
         self.totals.written += 1
         self.totals.bytes += size
         self.totals.kinds[sample.kind] += 1
-        if self._stats.written >= self.max_count or self._stats.bytes >= self.max_bytes:
+        self.totals.videos[video_of(sample)] += 1
+        full = self._stats.written >= self.max_count or self._stats.bytes >= self.max_bytes
+        if full and not self.single:
             self._finish()
         return True
 

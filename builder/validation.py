@@ -7,6 +7,7 @@ two agree on a corpus). Errors are always reported with ``jsonschema``'s JSON pa
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass
 from functools import cache
@@ -115,11 +116,25 @@ def check_sample(
             if None not in expected and tuple(expected) != size:
                 problems.append(Problem(key, "image", name, f"image is {size[0]}x{size[1]} but the record says "
                                                             f"{expected[0]}x{expected[1]}"))
+    if not problems:
+        problems = image_hash_problems(sample)
     return problems
 
 
+def image_hash_problems(sample: Sample) -> list[Problem]:
+    """A frame the privacy stage protected must carry the very ``jpg`` it wrote (its sha256 is in the record)."""
+    privacy = sample.record.get("privacy") if sample.kind == "frame" else None
+    if not isinstance(privacy, dict) or "jpg" not in sample.members:
+        return []
+    if hashlib.sha256(sample.members["jpg"]).hexdigest() != privacy.get("jpg_sha256"):
+        return [Problem(sample.key, "privacy", "$.privacy.jpg_sha256", "the jpg is not the image the privacy "
+                                                                        "stage wrote (sha256 differs)")]
+    return []
+
+
 def privacy_problems(sample: Sample) -> list[Problem]:
-    """A frame may leave the pipeline only after the privacy stage pixelated it and its audit passed."""
+    """A frame may leave the pipeline only after the privacy stage pixelated it, its audit passed, and its
+    ``jpg`` is byte for byte the image that stage wrote."""
     if sample.kind != "frame":
         return []
     record = sample.record
@@ -129,7 +144,9 @@ def privacy_problems(sample: Sample) -> list[Problem]:
         return [Problem(sample.key, "privacy", "$.privacy", "this frame did not pass the privacy stage (faces and "
                                                              "on-screen text pixelated, audit passed): run "
                                                              "`skyscript privacy` before publishing")]
-    return []
+    if "jpg" not in sample.members:
+        return [Problem(sample.key, "privacy", "jpg", "no jpg: the privacy stage's image is missing")]
+    return image_hash_problems(sample)
 
 
 def check_published(sample: Sample, kinds: Iterable[str] = KINDS) -> list[Problem]:
