@@ -2,6 +2,10 @@
 
 A YAML file holds one mapping per stage (``keyframes: {interval_s: 2}``); unknown keys are errors, and values
 are converted to the field's type, so a typo fails at start instead of being ignored.
+
+A setting declared with :func:`operational` (concurrency, timeouts, devices, where a cache or the source videos
+are) changes how a stage runs, not what it writes: it is left out of :func:`settings_sha`, so changing it never
+stops a resume.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from typing import Any, TypeVar
 
 import yaml
 
+from builder.errors import UsageError
+
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError):
     """A setting is unknown or has a value of the wrong type (exit status 2)."""
 
 
@@ -46,15 +52,28 @@ def _convert(value: Any, kind: Any, name: str) -> Any:
     return value
 
 
+def operational(default: Any) -> Any:
+    """A dataclass field whose value does not change a stage's output (left out of :func:`settings_sha`)."""
+    return dataclasses.field(default=default, metadata={"operational": True})
+
+
+def output_settings(config: Any) -> dict[str, Any]:
+    """The settings that decide a stage's output: every field but the :func:`operational` ones."""
+    return {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if not f.metadata.get("operational")}
+
+
 def load_config(cls: type[T], section: str, path: str | Path | None = None, overrides: list[str] = ()) -> T:
     """Defaults of ``cls``, then the file's ``section`` mapping, then ``key=value`` overrides."""
     hints = typing.get_type_hints(cls)
     fields = {f.name for f in dataclasses.fields(cls)}
     values: dict[str, Any] = {}
     if path is not None:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a mapping of stage sections")
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise ConfigError(f"--config {path}: cannot read it ({exc})") from exc
+        if not isinstance(data, dict) or not isinstance(data.get(section) or {}, dict):
+            raise ConfigError(f"{path}: expected a mapping of stage sections, each a mapping of settings")
         values.update(data.get(section) or {})
     for item in overrides:
         key, sep, value = item.partition("=")
@@ -68,6 +87,6 @@ def load_config(cls: type[T], section: str, path: str | Path | None = None, over
 
 
 def settings_sha(config: Any) -> str:
-    """A short digest of the settings, recorded in provenance."""
-    text = json.dumps(dataclasses.asdict(config), sort_keys=True, default=str)
+    """A short digest of the settings that decide the output, recorded in provenance and task markers."""
+    text = json.dumps(output_settings(config), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -2,17 +2,24 @@
 
 Backends (``backend`` setting):
 
-- ``heuristic`` (default, offline, CPU): measured signals only, and it says so in provenance. People come from
-  the faces the privacy stage found (their box, and ``shot_type`` from the face's height in the frame by the
-  Table 3 definitions); ``scene.number`` changes when a shot's keyframe looks unlike the previous shot's
-  (colour histograms); ``time_of_day`` is DAY or NIGHT from exposure. Every other field stays null.
+- ``heuristic`` (default, offline, CPU): measured signals only, and it says so (outcome ``heuristic``,
+  provenance ``heuristic-v1``). People come from the faces the privacy stage found *on the keyframe itself*
+  with a score of at least ``person_min_score`` (faces found only on neighbouring frames by the privacy
+  stage's fail-safe, tuned to over-detect, never become people): their box, and ``shot_type`` from the face's
+  height in the frame by the Table 3 definitions. ``scene.number`` counts from 0 per video and changes when a
+  shot's keyframe looks unlike the previous shot's (colour histograms); ``time_of_day`` is DAY or NIGHT from
+  exposure. Every other field stays null.
 - ``transformers``: a local image-text-to-text model (``model``: hub id or path), see ``annotate.vlm_transformers``.
 - ``openai``: an OpenAI-compatible server (``endpoint``, ``model``), see ``annotate.vlm_openai``.
 
-Model backends send the Table 3 prompt (``annotate/prompts``) with ``images_per_request`` unpixelated keyframes
-(``raw.jpg``) per request and store the raw answer as the sample's ``answer.txt``, with the request id and
-the image's index in ``extraction``; the repair stage parses it. Answers are cached (``cache`` setting, by
-default ``OUT/_cache/responses.sqlite``) by model, revision, prompt sha, generation settings and images.
+Model backends send the Table 3 prompt (``annotate/prompts``) with ``images_per_request`` keyframes per request
+and store the raw answer as the sample's ``answer.txt``, with the request id, the image's index and which
+image the model saw in ``extraction``; the repair stage parses it. Which image: the unpixelated ``raw.jpg`` to a
+model on this machine (``transformers``, or an endpoint on loopback), because descriptions of people need their
+faces; the pixelated ``jpg`` to an endpoint elsewhere unless ``send_raw_images`` (``--send-raw-images``) says
+so on purpose. Answers are cached (``cache`` setting, by default ``OUT/_cache/responses.sqlite``) by model,
+revision, prompt sha, generation settings and images. A video is processed ``requests_in_flight`` requests at a
+time, so memory stays bounded for any length.
 """
 
 from __future__ import annotations
@@ -21,18 +28,20 @@ import io
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from PIL import Image
 
-from annotate.config import settings_sha
+from annotate.chat_models import MODEL_BACKENDS, ChatModelStage, ModelSettings, is_loopback, make_client
+from annotate.config import operational
 from annotate.errors import ModelError
 from annotate.prompt import extraction_prompt
-from annotate.runner import ShardStage, Task, stage_main
-from annotate.vlm import ChatModelStage, ChatRequest, GenerationSettings, ModelCallError, make_client
+from annotate.runner import FrameStage, Task, VideoStage, stage_main
+from annotate.vlm import ChatRequest, ModelCallError
 from builder.contract import blank
 from builder.sample import Sample
-from builder.shards import Quarantine, ShardWriter, iter_shard
+from builder.shards import Quarantine, ShardWriter
 
 HEURISTIC = "heuristic-v1"
 #: Table 3's shot types from the face's height as a share of the frame's height (lower bounds)
@@ -41,30 +50,17 @@ SHOT_BY_FACE_HEIGHT = (("extreme_close_up", 0.75), ("close_up", 0.35), ("medium"
 
 
 @dataclass
-class ExtractConfig:
+class ExtractConfig(ModelSettings):
     """Settings of the extraction stage (``--backend openai --endpoint URL --model NAME``)."""
 
     backend: str = "heuristic"  # heuristic, transformers or openai
-    model: str | None = None  # hub id or local path (transformers), served model name (openai)
-    revision: str | None = None
-    endpoint: str | None = None  # e.g. http://127.0.0.1:8000/v1
-    api_key_env: str = "OPENAI_API_KEY"  # name of the environment variable holding the key
     images_per_request: int = 1
-    concurrency: int = 8
-    timeout_s: float = 120.0
-    retries: int = 4
-    max_new_tokens: int = 1024
-    temperature: float = 0.0
-    top_p: float = 1.0
-    seed: int = 0
-    batch_size: int = 4  # transformers: requests per generate call
-    device: str = "auto"
-    dtype: str = "auto"
-    prompt_version: str = "v1"
-    cache: str | None = None  # response cache file; default OUT/_cache/responses.sqlite
+    send_raw_images: bool = False  # send raw.jpg (faces visible) to an endpoint that is not on this machine
+    requests_in_flight: int = operational(64)  # requests of a video prepared and sent together
+    person_min_score: float = 0.5  # heuristic: keyframe face score from which a face becomes a person
     scene_change: float = 0.5  # heuristic: histogram distance (0..1) that starts a new scene
     night_max_brightness: float = 70.0  # heuristic: mean gray level at or below which a frame is NIGHT
-    shard_max_count: int = 1000
+    shard_max_count: int = operational(1000)
 
 
 def shot_type_of_face(face_height: float, frame_height: int) -> str:
@@ -88,100 +84,111 @@ def _histogram(image: Image.Image) -> np.ndarray:
     return hist / hist.sum()
 
 
-class ExtractStage(ChatModelStage, ShardStage[ExtractConfig]):
+class ExtractStage(ChatModelStage, FrameStage, VideoStage[ExtractConfig]):
     """Describe every keyframe: the heuristic baseline, or a VLM with the Table 3 prompt."""
 
     name = "extract"
     config_class = ExtractConfig
     cli_options = {"--backend": "backend", "--model": "model", "--endpoint": "endpoint",
                    "--api-key-env": "api_key_env", "--images-per-request": "images_per_request"}
+    cli_flags = {"--send-raw-images": "send_raw_images"}
+
+    def version(self) -> str:
+        if self.config.backend == "heuristic":
+            return f"{self.code_version}+{HEURISTIC}"
+        return f"{self.code_version}+prompt:{extraction_prompt(self.config.prompt_version, 1).sha}"
 
     def setup(self, device) -> None:
         c = self.config
-        self.settings = settings_sha(c)
-        self.generation = GenerationSettings(c.max_new_tokens, c.temperature, c.top_p, c.seed)
         if c.images_per_request < 1:
             raise ModelError("images_per_request must be at least 1")
         if c.backend == "heuristic":
             self.client = None
             return
-        if c.backend not in ("transformers", "openai"):
-            raise ModelError(f"backend {c.backend!r}: use heuristic, transformers or openai")
-        client = make_client(c, str(device))
-        self.client = client
+        if c.backend not in MODEL_BACKENDS:
+            raise ModelError(f"backend {c.backend!r}: use heuristic, {' or '.join(MODEL_BACKENDS)}")
+        self.client = make_client(c, str(device))
         self.prompt = extraction_prompt(c.prompt_version, c.images_per_request)
+        local = c.backend == "transformers" or is_loopback(c.endpoint)
+        self.image = "raw" if local or c.send_raw_images else "pixelated"
+
+    def begin(self, task: Task, writer: ShardWriter) -> None:
+        self.task, self.requests_sent = task, 0
+        self.scene, self.last_histogram, self.last_shot = 0, None, None
+
+    def cut(self, batch: list[Sample], following: Sample) -> bool:
+        if self.client is None:
+            return True
+        return len(batch) >= self.config.images_per_request * self.config.requests_in_flight
+
+    def frames(self, batch: list[Sample], writer: ShardWriter, quarantine: Quarantine) -> Iterator[Sample]:
+        writer.count("frames", len(batch))
+        if self.client is None:
+            return map(lambda s: self.heuristic(s, writer), batch)
+        return iter(self.ask(batch, writer))
 
     # ---- heuristic ---------------------------------------------------------------------------------------
 
-    def heuristic(self, frames: list[Sample], writer: ShardWriter) -> list[Sample]:
-        out, scene, previous = [], 0, {}
-        last_shot: tuple[str, int] | None = None
-        for sample in frames:
-            record = dict(sample.record)
-            image = Image.open(io.BytesIO(sample.members.get("raw.jpg") or sample.members["jpg"]))
-            shot = (record["video_id"], record["shot_index"])
-            if shot != last_shot:
-                hist = _histogram(image)
-                before = previous.get(record["video_id"])
-                if before is not None and 0.5 * np.abs(hist - before).sum() >= self.config.scene_change:
-                    scene += 1
-                    writer.count("heuristic_scene_changes")
-                previous[record["video_id"]], last_shot = hist, shot
-            brightness = float(np.asarray(image.convert("L")).mean())
-            record["scene"] = {"number": scene, "name": None, "int_ext": None,
-                               "time_of_day": "NIGHT" if brightness <= self.config.night_max_brightness else "DAY"}
-            faces = _merge_boxes([f["bbox"] for f in (record.get("privacy") or {}).get("faces", [])])
-            people = []
-            for box in faces:
-                person = blank("frame", "person")
-                person["shot_type"] = shot_type_of_face(box[3] - box[1], record["height"])
-                person["face"] = {"bbox": box, "age": None, "gender": None, "emotion": None, "race": None,
-                                  "source": "privacy-stage face detector"}
-                people.append(person)
-            record["people"] = people
-            record["extraction"] = {"outcome": "direct", "request_id": None, "index": None}
-            record["provenance"] = [*record.get("provenance", []), self._provenance(HEURISTIC, None)]
-            writer.count("people", len(people))
-            out.append(Sample(sample.key, record, sample.members))
-        return out
-
-    def _provenance(self, model: str, prompt_sha: str | None) -> dict:
-        return {"stage": self.name, "model": model, "revision": self.config.revision if self.client else None,
-                "prompt_sha": prompt_sha, "settings_sha": self.settings}
+    def heuristic(self, sample: Sample, writer: ShardWriter) -> Sample:
+        """One frame from measured signals (frames of one video arrive in order: the scene count is per video)."""
+        record = dict(sample.record)
+        image = Image.open(io.BytesIO(sample.members.get("raw.jpg") or sample.members["jpg"]))
+        if record["shot_index"] != self.last_shot:
+            histogram = _histogram(image)
+            if self.last_histogram is not None and \
+                    0.5 * np.abs(histogram - self.last_histogram).sum() >= self.config.scene_change:
+                self.scene += 1
+                writer.count("heuristic_scene_changes")
+            self.last_histogram, self.last_shot = histogram, record["shot_index"]
+        brightness = float(np.asarray(image.convert("L")).mean())
+        record["scene"] = {"number": self.scene, "name": None, "int_ext": None,
+                           "time_of_day": "NIGHT" if brightness <= self.config.night_max_brightness else "DAY"}
+        faces = (record.get("privacy") or {}).get("faces", [])
+        kept = [f["bbox"] for f in faces if f["origin"] == "keyframe"
+                and f["score"] is not None and f["score"] >= self.config.person_min_score]
+        writer.count("faces_not_people", len(faces) - len(kept))
+        people = []
+        for box in _merge_boxes(kept):
+            person = blank("frame", "person")
+            person["shot_type"] = shot_type_of_face(box[3] - box[1], record["height"])
+            person["face"] = {"bbox": box, "age": None, "gender": None, "emotion": None, "race": None,
+                              "source": "privacy-stage face detector"}
+            people.append(person)
+        record["people"] = people
+        record["extraction"] = {"outcome": "heuristic", "request_id": None, "index": None, "image": None}
+        record["provenance"] = [*record.get("provenance", []), self.provenance(model=HEURISTIC)]
+        writer.count("people", len(people))
+        return Sample(sample.key, record, sample.members)
 
     # ---- model backends ----------------------------------------------------------------------------------
 
-    def ask(self, task: Task, frames: list[Sample], writer: ShardWriter) -> list[Sample]:
-        n = self.config.images_per_request
+    def ask(self, frames: list[Sample], writer: ShardWriter) -> list[Sample]:
+        n, member = self.config.images_per_request, "raw.jpg" if self.image == "raw" else "jpg"
         groups = [frames[i:i + n] for i in range(0, len(frames), n)]
         requests = []
-        for k, group in enumerate(groups):  # the last group may be smaller: its prompt says how many images
+        for group in groups:  # the last group may be smaller: its prompt says how many images
             p = self.prompt if len(group) == n else extraction_prompt(self.config.prompt_version, len(group))
-            images = tuple(s.members.get("raw.jpg") or s.members["jpg"] for s in group)
-            requests.append((ChatRequest(f"{task.name}-{k:05d}", p.system, p.user, images), p.sha))
+            images = tuple(s.members[member] for s in group)
+            requests.append((ChatRequest(f"{self.task.name}-{self.requests_sent:05d}", p.system, p.user, images),
+                             p.sha))
+            self.requests_sent += 1
         client = self.cached_client(Path(writer.folder))
-        answers = client.complete([r for r, _ in requests], self.generation)
+        answers = client.complete([r for r, _ in requests], self.config.generation())
         failed = [a for a in answers if isinstance(a, ModelCallError)]
         if failed:  # the task fails and is retried on the next run; answers so far are cached
             raise failed[0]
         out = []
         for (request, sha), group, answer in zip(requests, groups, answers):
             writer.count("requests")
+            writer.count(f"images_sent_{self.image}", len(group))
             for index, sample in enumerate(group):
                 record = dict(sample.record)
-                record["extraction"] = {"outcome": None, "request_id": request.request_id, "index": index}
-                record["provenance"] = [*record.get("provenance", []), self._provenance(client.model, sha)]
+                record["extraction"] = {"outcome": None, "request_id": request.request_id, "index": index,
+                                        "image": self.image}
+                record["provenance"] = [*record.get("provenance", []),
+                                        self.provenance(client.model, self.config.revision, sha)]
                 out.append(Sample(sample.key, record, {**sample.members, "answer.txt": answer.encode("utf-8")}))
         return out
-
-    def run_task(self, task: Task, writer: ShardWriter, quarantine: Quarantine) -> None:
-        samples = list(iter_shard(task.payload))
-        frames = [s for s in samples if s.kind == "frame"]
-        done = {s.key: s for s in (self.heuristic(frames, writer) if self.client is None
-                                   else self.ask(task, frames, writer))}
-        writer.count("frames", len(frames))
-        for sample in samples:
-            writer.write(done.get(sample.key, sample))
 
 
 def main(argv: list[str] | None = None) -> int:

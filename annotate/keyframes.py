@@ -22,15 +22,16 @@ from pathlib import Path
 import av
 import numpy as np
 
-from annotate.config import settings_sha
+from annotate.config import ConfigError, operational
 from annotate.inputs import VideoInput, discover_videos
 from annotate.quality import Quality, QualityLimits, measure
-from annotate.runner import SHOTS, Stage, Task, stage_main
+from annotate.runner import Stage, Task, file_identity, stage_main
 from annotate.shots import INPUT_SIZE, ShotSegmenter, ShotSpan, TransNetV2Stream, load_transnetv2
 from annotate.video import Video, VideoError, VideoInfo
-from builder.contract import blank, format_timestamp
+from builder.contract import SCHEMA_VERSION, blank, format_timestamp
 from builder.sample import Sample
-from builder.shards import Quarantine, ShardWriter, write_json_atomic
+from builder.shards import Quarantine, ShardWriter
+from builder.shots_file import write_shots_file
 
 @dataclass
 class KeyframesConfig:
@@ -41,8 +42,8 @@ class KeyframesConfig:
     shots_threshold: float = 0.5  # hard cuts: TransNetV2 single-frame probability
     gradual_threshold: float = 0.3  # dissolves/fades: all-frames probability ...
     gradual_min_frames: int = 5  # ... above gradual_threshold for at least this many frames
-    shots_batch: int = 4
-    device: str = "auto"  # auto: cuda when present, else cpu
+    shots_batch: int = operational(4)
+    device: str = operational("auto")  # auto: cuda when present, else cpu
     every_s: float = 4.0  # one keyframe per this many seconds of a shot (at least one per shot)
     middle_window_s: float = 0.5  # look this far around a target time for the sharpest frame
     candidates_per_s: float = 4.0  # candidate frames kept per second, beyond the recent ones
@@ -55,8 +56,8 @@ class KeyframesConfig:
     bright_min_brightness: float = 240.0
     min_contrast: float = 8.0  # standard deviation of the gray levels
     max_occluded_share: float = 0.6
-    threads: int = 0  # decoder threads, 0 = automatic
-    shard_max_count: int = 1000
+    threads: int = operational(0)  # decoder threads, 0 = automatic
+    shard_max_count: int = operational(1000)
 
     def limits(self) -> QualityLimits:
         return QualityLimits(self.min_sharpness, self.dark_max_brightness, self.bright_min_brightness,
@@ -131,6 +132,8 @@ class KeyframesStage(Stage[KeyframesConfig]):
     config_class = KeyframesConfig
 
     def setup(self, device) -> None:
+        if self.config.every_s <= 0:
+            raise ConfigError(f"every_s must be above 0, got {self.config.every_s}")
         self.device = str(device) if self.config.device == "auto" else self.config.device
         if self.config.shots_model == "transnetv2":
             self.stream = TransNetV2Stream(load_transnetv2(self.device, self.config.shots_weights),
@@ -138,12 +141,11 @@ class KeyframesStage(Stage[KeyframesConfig]):
         elif self.config.shots_model == "none":
             self.stream = None
         else:
-            raise ValueError(f"shots_model {self.config.shots_model!r}: use transnetv2 or none")
+            raise ConfigError(f"shots_model {self.config.shots_model!r}: use transnetv2 or none")
         self.limits = self.config.limits()
-        self.settings = settings_sha(self.config)
 
     def tasks(self, in_path: Path) -> list[Task]:
-        return [Task(v.video_id, v, v.relative) for v in discover_videos(in_path)]
+        return [Task(v.video_id, v, v.relative, (file_identity(v.path, v.relative),)) for v in discover_videos(in_path)]
 
     # ---- choosing ----------------------------------------------------------------------------------------
 
@@ -203,8 +205,7 @@ class KeyframesStage(Stage[KeyframesConfig]):
             width=width, height=height, sharpness=round(self._quality(candidate).sharpness, 3),
             source={"path": run.video.relative, "width": run.info.width, "height": run.info.height,
                     "fps": run.info.fps},
-            provenance=[{"stage": self.name, "model": self.config.shots_model if self.stream else None,
-                         "revision": None, "prompt_sha": None, "settings_sha": self.settings}],
+            provenance=[self.provenance(model=self.config.shots_model if self.stream else None)],
         )
         key = f"{run.video.video_id}_{shot_index:04d}_{candidate.index:07d}"
         return Sample(key, record, {"raw.jpg": buffer.getvalue()})
@@ -295,8 +296,8 @@ class KeyframesStage(Stage[KeyframesConfig]):
             detail = error.detail if error else f"decoded {len(run.times)} of {expected} frames"
             quarantine.add(video.video_id, "partial", detail + "; the frames before the failure were kept",
                            source=video.relative)
-        write_json_atomic(Path(writer.folder) / SHOTS / f"{video.video_id}.json", {
-            "video_id": video.video_id, "path": video.relative, "root": str(video.root), "fps": run.info.fps,
+        write_shots_file(writer.folder, {
+            "schema_version": SCHEMA_VERSION, "video_id": video.video_id, "path": video.relative, "root": str(video.root), "fps": run.info.fps,
             "num_frames": len(run.times), "duration_s": round(run.times[-1] + self.frame_s(run), 6),
             "width": run.info.width, "height": run.info.height, "partial": partial,
             "error": (error.detail if error else None), "shots_model": self.config.shots_model,

@@ -1,35 +1,43 @@
 """Privacy stage: faces and on-screen text pixelated into ``jpg``, checked again, recorded (``skyscript privacy IN OUT``).
 
-Reads a stage folder (the keyframes stage's OUT) shard by shard. For each frame it detects faces on the raw
+Reads a stage folder (the keyframes stage's OUT) video by video. For each frame it detects faces on the raw
 keyframe (``raw.jpg``) and, as a temporal fail-safe, on the neighbouring frames of the same shot decoded from
-the source video, and text regions with RapidOCR; it pixelates the union of the boxes into ``jpg`` and records
-boxes and scores (never text) in ``privacy``. Self-audit: the detectors run again on the output; whatever they
-still find is pixelated harder, up to ``audit_rounds`` times, after which the frame is quarantined and not
-written. ``raw.jpg`` travels on for later stages; ``skyscript publish`` drops it and refuses frames that did not
-pass this stage. Other samples pass through unchanged.
+the source video (one pass through the video, found through the shots file: ``root`` and ``path``, or the
+``source_root`` setting for a moved folder), and text regions with RapidOCR; it pixelates the union of the boxes
+into ``jpg`` and records the boxes with their origin (keyframe or neighbour) and scores (never text), the
+temporal search's status, and the ``jpg``'s sha256 in ``privacy``. When the source video is missing or
+unreadable the search fails closed: the frame says ``skipped`` with the reason, the count goes to the summary
+and the card, and ``--strict`` fails the task instead. Self-audit: the detectors run again on the output;
+whatever they still find is pixelated harder, up to ``audit_rounds`` times, after which the frame is
+quarantined and not written. ``raw.jpg`` travels on for later stages; ``skyscript publish`` drops it and
+refuses frames whose ``jpg`` is not the one this stage wrote. Other samples pass through unchanged.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import sys
-from collections import defaultdict
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from PIL import Image
 
-from annotate.config import settings_sha
+from annotate.config import operational
 from annotate.faces import make_face_detectors
 from annotate.pixelate import pixelate
-from annotate.runner import SHOTS, ShardStage, Task, stage_main
+from annotate.runner import FrameStage, Task, VideoStage, stage_main
 from annotate.texts import TextDetector
-from annotate.video import Video, VideoError
+from annotate.video import DecodedFrame, Video, VideoError
 from builder.contract import Box
+from builder.errors import SkyscriptError
 from builder.sample import Sample
-from builder.shards import Quarantine, ShardWriter, iter_shard
+from builder.shards import Quarantine, ShardWriter
+from builder.shots_file import read_shots_file, shots_file
 
 
 @dataclass
@@ -48,13 +56,53 @@ class PrivacyConfig:
     text_blocks: int = 2  # mosaic cells across a text line's height
     margin: float = 0.25  # grow every box by this share of its size on each side
     temporal_radius: int = 2  # neighbouring frames on each side (same shot) searched too; 0: off
-    source_root: str | None = None  # where the source videos are; default: the root in the shots files
+    source_root: str | None = operational(None)  # where the source videos are; default: the shots files' root
     audit_rounds: int = 2
     jpeg_quality: int = 90
-    shard_max_count: int = 1000
+    shard_max_count: int = operational(1000)
 
 
-class PrivacyStage(ShardStage[PrivacyConfig]):
+class TemporalSkipped(SkyscriptError):
+    """``--strict``: a frame's temporal search could not run (its source video is missing or unreadable)."""
+
+
+class Neighbours:
+    """A video decoded once, front to back, handing out each keyframe's neighbouring frames; keyframes come
+    in frame order, so only ``2 * radius + 1`` decoded frames are held at a time."""
+
+    def __init__(self, path: Path, radius: int) -> None:
+        self.path, self.radius = path, radius
+        self._open()
+
+    def _open(self) -> None:
+        self.video = Video(self.path)
+        self.decoded: Iterator[DecodedFrame] = self.video.frames()
+        self.held: deque[DecodedFrame] = deque()
+        self.ended = False
+
+    def around(self, index: int, first: int, last: int, size: tuple[int, int]) -> list[np.ndarray]:
+        """RGB frames ``first..last`` within ``radius`` of ``index`` (not ``index`` itself), at ``size``;
+        raises :class:`VideoError` when the video cannot be decoded."""
+        low, high = max(first, index - self.radius), min(last, index + self.radius)
+        if self.held and low < self.held[0].index:  # keyframes out of frame order: start again
+            self.video.close()
+            self._open()
+        while self.held and self.held[0].index < low:
+            self.held.popleft()
+        while not self.ended and (not self.held or self.held[-1].index < high):
+            decoded = next(self.decoded, None)
+            if decoded is None:
+                self.ended = True
+            elif decoded.index >= low:
+                self.held.append(decoded)
+        return [d.frame.to_ndarray(width=size[0], height=size[1], format="rgb24")
+                for d in self.held if low <= d.index <= high and d.index != index]
+
+    def close(self) -> None:
+        self.video.close()
+
+
+class PrivacyStage(FrameStage, VideoStage[PrivacyConfig]):
     """Pixelate faces and on-screen text of every frame; audit the result."""
 
     name = "privacy"
@@ -66,7 +114,6 @@ class PrivacyStage(ShardStage[PrivacyConfig]):
         names = tuple(n.strip() for n in c.text_names.split(",") if n.strip())
         self.texts = TextDetector(c.text_box_threshold, names, c.text_readable_score) if c.texts else None
         self.detector_names = [d.name for d in self.faces] + ([self.texts.name] if self.texts else [])
-        self.settings = settings_sha(c)
 
     # ---- detection -----------------------------------------------------------------------------------------
 
@@ -76,62 +123,85 @@ class PrivacyStage(ShardStage[PrivacyConfig]):
     def detect_texts(self, rgb: np.ndarray) -> list[tuple[Box, float | None]]:
         return self.texts.detect(rgb) if self.texts else []
 
-    def neighbours(self, in_dir: Path, video_id: str, frames: list[Sample], writer: ShardWriter) -> dict[int, list]:
-        """RGB neighbours (same shot, ``temporal_radius`` each side) of each keyframe, by keyframe index."""
+    def begin(self, task: Task, writer: ShardWriter) -> None:
+        """The video's shots (bounds of each shot) and its decoder, opened at its first keyframe."""
+        self.video_id, self.stage_dir = task.name, Path(task.payload[0]).parent
+        path = shots_file(self.stage_dir, task.name)
+        self.shots = read_shots_file(path) if path.exists() else None
+        self.bounds = {s["index"]: (s["start_frame"], s["end_frame"]) for s in (self.shots or {}).get("shots", [])}
+        self.reader: Neighbours | None = None
+        self.skipped: str | None = None  # why the temporal search cannot run for the rest of this video
+
+    def source_path(self, record: dict) -> Path | None:
+        """The frame's source video: ``source_root`` (or the shots file's root) joined with its relative path."""
+        relative = (self.shots or {}).get("path") or (record.get("source") or {}).get("path")
+        root = self.config.source_root or (self.shots or {}).get("root")
+        return Path(root) / relative if root and relative else None
+
+    def neighbours(self, record: dict) -> tuple[list[np.ndarray], dict]:
+        """The keyframe's neighbours and the temporal search's record (searched, off, or skipped with a reason)."""
         radius = self.config.temporal_radius
         if radius <= 0:
-            return {}
-        shots_file = in_dir / SHOTS / f"{video_id}.json"
-        shots = json.loads(shots_file.read_text(encoding="utf-8")) if shots_file.exists() else None
-        relative = frames[0].record["source"]["path"] if frames[0].record.get("source") else None
-        root = self.config.source_root or (shots or {}).get("root")
-        path = Path(root) / relative if root and relative else None
-        if path is None or not path.is_file():
-            writer.count("temporal_source_missing", len(frames))
-            return {}
-        bounds = {s["index"]: (s["start_frame"], s["end_frame"]) for s in (shots or {}).get("shots", [])}
-        wanted: dict[int, list[int]] = defaultdict(list)  # decoded frame index -> keyframes that want it
-        for sample in frames:
-            index, shot = sample.record["frame_index"], sample.record["shot_index"]
-            first, last = bounds.get(shot, (index - radius, index + radius))
-            for k in range(max(first, index - radius), min(last, index + radius) + 1):
-                if k != index:
-                    wanted[k].append(index)
-        size = (frames[0].record["width"], frames[0].record["height"])
-        found: dict[int, list] = defaultdict(list)
-        try:
-            with Video(path) as video:
-                for decoded in video.frames():
-                    if decoded.index in wanted:
-                        rgb = decoded.frame.to_ndarray(width=size[0], height=size[1], format="rgb24")
-                        for keyframe in wanted[decoded.index]:
-                            found[keyframe].append(rgb)
-                    if decoded.index >= max(wanted, default=-1):
-                        break
-        except VideoError as exc:
-            writer.count("temporal_source_unreadable", len(frames))
-            print(f"privacy: {path}: {exc}; temporal fail-safe skipped for {video_id}", file=sys.stderr)
-        return found
+            return [], {"status": "off", "reason": None}
+        if self.reader is None and self.skipped is None:
+            path = self.source_path(record)
+            try:
+                if path is None:
+                    raise VideoError("missing", "no source path or root (set source_root)")
+                self.reader = Neighbours(path, radius)
+            except VideoError as exc:
+                self._skip(f"source_{'missing' if exc.reason == 'missing' else 'unreadable'}", str(exc))
+        if self.reader is not None:
+            index = record["frame_index"]
+            first, last = self.bounds.get(record["shot_index"], (index - radius, index + radius))
+            try:
+                return self.reader.around(index, first, last, (record["width"], record["height"])), \
+                    {"status": "searched", "reason": None}
+            except VideoError as exc:
+                self._skip("source_unreadable", str(exc))
+        return [], {"status": "skipped", "reason": self.skipped}
+
+    def _skip(self, reason: str, detail: str) -> None:
+        if self.reader is not None:
+            self.reader.close()
+        self.reader, self.skipped = None, reason
+        message = f"{self.video_id}: temporal fail-safe skipped ({reason}: {detail})"
+        if self.strict:
+            raise TemporalSkipped(message + "; fix source_root, or run without --strict to record the frames "
+                                  "as skipped")
+        print(f"privacy: {message}", file=sys.stderr)
 
     # ---- one frame -----------------------------------------------------------------------------------------
 
-    def protect(self, sample: Sample, neighbours: list[np.ndarray], writer: ShardWriter,
-                quarantine: Quarantine) -> Sample | None:
+    def frames(self, batch: list[Sample], writer: ShardWriter, quarantine: Quarantine) -> Iterator[Sample]:
+        for sample in batch:
+            protected = self.protect(sample, writer, quarantine)
+            if protected is not None:
+                yield protected
+
+    def end(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+
+    def protect(self, sample: Sample, writer: ShardWriter, quarantine: Quarantine) -> Sample | None:
         if "raw.jpg" not in sample.members:
             quarantine.add(sample.key, "no_raw_image", "a frame needs raw.jpg (the keyframes stage's output)")
             writer.count("frames_quarantined")
             return None
         raw = Image.open(io.BytesIO(sample.members["raw.jpg"])).convert("RGB")
         rgb = np.asarray(raw)
+        neighbours, temporal = self.neighbours(sample.record)
+        if temporal["status"] == "skipped":
+            writer.count("frames_temporal_skipped")
+            writer.count(f"frames_temporal_skipped_{temporal['reason']}")
         faces = self.detect_faces(rgb)
         from_neighbours = [f for n in neighbours for f in self.detect_faces(n)]
         texts = self.detect_texts(rgb)
         writer.count("faces_on_keyframe", len(faces))
         writer.count("faces_on_neighbours_only", sum(1 for f in from_neighbours if not _covered(f[0], faces)))
         writer.count("text_regions", len(texts))
-        faces += from_neighbours
         c = self.config
-        image = pixelate(raw, [b for b, _ in faces], c.face_blocks, c.margin)
+        image = pixelate(raw, [b for b, _ in faces + from_neighbours], c.face_blocks, c.margin)
         image = pixelate(image, [b for b, _ in texts], c.text_blocks, c.margin)  # cells across a line's height
         rounds, passed, blocks = 0, False, c.face_blocks
         while True:
@@ -147,6 +217,7 @@ class PrivacyStage(ShardStage[PrivacyConfig]):
             image = pixelate(image, [b for b, _ in left], blocks, c.margin)
         if rounds:
             writer.count("frames_repixelated")
+            writer.count(f"frames_passed_after_round_{rounds}" if passed else "frames_failed_every_round")
         if not passed:
             writer.count("frames_quarantined")
             quarantine.add(sample.key, "audit_failed", json.dumps({"rounds": rounds, "still_found": [
@@ -154,35 +225,20 @@ class PrivacyStage(ShardStage[PrivacyConfig]):
             return None
         buffer = io.BytesIO()
         image.save(buffer, format="JPEG", quality=c.jpeg_quality)
+        jpg = buffer.getvalue()
         record = dict(sample.record)
         record["privacy"] = {
-            "faces": [{"bbox": _rounded(b), "score": _unit(s)} for b, s in faces],
+            "faces": [{"bbox": _rounded(b), "score": _unit(s), "origin": "keyframe"} for b, s in faces]
+            + [{"bbox": _rounded(b), "score": _unit(s), "origin": "neighbour"} for b, s in from_neighbours],
             "texts": [{"bbox": _rounded(b), "score": _unit(s)} for b, s in texts],
             "detectors": self.detector_names,
             "audit": {"passed": True, "rounds": rounds},
+            "temporal": temporal,
+            "jpg_sha256": hashlib.sha256(jpg).hexdigest(),
         }
-        record["provenance"] = [*record.get("provenance", []), {
-            "stage": self.name, "model": ",".join(self.detector_names), "revision": None, "prompt_sha": None,
-            "settings_sha": self.settings}]
+        record["provenance"] = [*record.get("provenance", []), self.provenance(model=",".join(self.detector_names))]
         writer.count("frames")
-        return Sample(sample.key, record, {**sample.members, "jpg": buffer.getvalue()})
-
-    def run_task(self, task: Task, writer: ShardWriter, quarantine: Quarantine) -> None:
-        shard: Path = task.payload
-        samples = list(iter_shard(shard))
-        by_video: dict[str, list[Sample]] = defaultdict(list)
-        for sample in samples:
-            if sample.kind == "frame":
-                by_video[sample.record["video_id"]].append(sample)
-        nearby = {vid: self.neighbours(shard.parent, vid, frames, writer) for vid, frames in by_video.items()}
-        for sample in samples:
-            if sample.kind != "frame":
-                writer.write(sample)
-                continue
-            neighbours = nearby[sample.record["video_id"]].get(sample.record["frame_index"], [])
-            protected = self.protect(sample, neighbours, writer, quarantine)
-            if protected is not None:
-                writer.write(protected)
+        return Sample(sample.key, record, {**sample.members, "jpg": jpg})
 
 
 def _covered(box: Box, others: list[tuple[Box, float]]) -> bool:

@@ -9,6 +9,10 @@ Per request answer (``answer.txt``, shared by the images of one request, split b
    ``repaired_llm``;
 4. otherwise ``lost``: the frame leaves the chain with a quarantine line holding the raw answer.
 
+``lost`` means the answer itself could not be repaired, nothing else: when the Table 6 model cannot be reached
+(a ``ModelCallError`` after the client's retries) the task fails, the answers so far stay cached, and the next
+run retries it.
+
 A parsed item goes through the official format's alias table leniently (``builder.official.convert_case``):
 other spellings of keys are accepted; keys it does not know are dropped and values it cannot normalize are
 nulled (making the outcome at best ``repaired_local``); a list where one object was expected is unwrapped. The result must carry a minimum
@@ -24,16 +28,17 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from annotate.config import settings_sha
+from annotate.chat_models import MODEL_BACKENDS, ChatModelStage, ModelSettings, make_client
+from annotate.config import operational
 from annotate.errors import ModelError
 from annotate.prompt import repair_prompt
-from annotate.runner import ShardStage, Task, stage_main
-from annotate.vlm import ChatModelStage, ChatRequest, GenerationSettings, make_client
+from annotate.runner import FrameStage, ShardStage, stage_main
+from annotate.vlm import ChatRequest, ModelCallError
 from builder.official import OfficialFormatError, convert_case
 from builder.sample import Sample
-from builder.shards import Quarantine, ShardWriter, iter_shard
+from builder.shards import Quarantine, ShardWriter
 from builder.validation import schema_problems
 
 OUTCOMES = ("direct", "repaired_local", "repaired_llm", "lost")
@@ -42,26 +47,15 @@ _UNKNOWN_KEY = re.compile(r"unknown key '([^']*)'|unknown key \"([^\"]*)\"")
 
 
 @dataclass
-class RepairConfig:
+class RepairConfig(ModelSettings):
     """Settings of the repair stage (``--backend openai --endpoint URL --model NAME`` for the LLM step)."""
 
     backend: str = "none"  # none, transformers or openai: the model for the Table 6 step
-    model: str | None = None
-    revision: str | None = None
-    endpoint: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"
-    concurrency: int = 8
-    timeout_s: float = 120.0
-    retries: int = 4
     max_new_tokens: int = 2048
-    batch_size: int = 4
-    device: str = "auto"
-    dtype: str = "auto"
-    prompt_version: str = "v1"
-    cache: str | None = None  # default OUT/_cache/responses.sqlite
     max_answer_chars: int = 1_000_000  # longer answers are not parsed: lost
     quarantine_answer_chars: int = 20_000  # how much of a lost answer the quarantine line keeps
-    shard_max_count: int = 1000
+    answers_in_flight: int = operational(256)  # frames read before their unparsable answers go to the LLM
+    shard_max_count: int = operational(1000)
 
 
 def parse_strict(text: str) -> Any | None:
@@ -150,7 +144,7 @@ def usable(fields: dict | None) -> bool:
     return bool(fields) and bool((fields["description"] or "").strip() or fields["people"] or fields["objects"])
 
 
-class RepairStage(ChatModelStage, ShardStage[RepairConfig]):
+class RepairStage(ChatModelStage, FrameStage, ShardStage[RepairConfig]):
     """Parse, repair (Table 6), normalize and validate the extraction answers; count every loss."""
 
     name = "repair"
@@ -158,16 +152,19 @@ class RepairStage(ChatModelStage, ShardStage[RepairConfig]):
     cli_options = {"--backend": "backend", "--model": "model", "--endpoint": "endpoint",
                    "--api-key-env": "api_key_env"}
 
+    def version(self) -> str:
+        if self.config.backend == "none":
+            return self.code_version
+        return f"{self.code_version}+prompt:{repair_prompt(self.config.prompt_version, '').sha}"
+
     def setup(self, device) -> None:
         c = self.config
-        self.settings = settings_sha(c)
-        self.generation = GenerationSettings(c.max_new_tokens, 0.0, 1.0, 0)
         if c.backend == "none":
             self.client = None
-        elif c.backend in ("transformers", "openai"):
+        elif c.backend in MODEL_BACKENDS:
             self.client = make_client(c, str(device))
         else:
-            raise ModelError(f"backend {c.backend!r}: use none, transformers or openai")
+            raise ModelError(f"backend {c.backend!r}: use none, {' or '.join(MODEL_BACKENDS)}")
 
     def resolve(self, key: str, parsed: Any, index: int, count: int) -> tuple[dict | None, bool]:
         """Fields for one image from a parsed answer, and whether anything had to be changed to get them."""
@@ -178,28 +175,37 @@ class RepairStage(ChatModelStage, ShardStage[RepairConfig]):
         return (fields, unwrapped or bool(dropped)) if usable(fields) else (None, False)
 
     def llm_answers(self, answers: list[str], writer: ShardWriter) -> dict[str, str]:
-        """Table 6 answers for the raw answers that strict and local parsing could not use."""
+        """Table 6 answers for the raw answers that strict and local parsing could not use; a request that got
+        no answer fails the task (retried on the next run, the answers so far cached)."""
         if self.client is None or not answers:
             return {}
         requests = []
         for i, answer in enumerate(answers):
             prompt = repair_prompt(self.config.prompt_version, answer[: self.config.max_answer_chars])
             requests.append(ChatRequest(f"repair-{i:05d}", prompt.system, prompt.user))
-        replies = self.cached_client(Path(writer.folder)).complete(requests, self.generation)
+        replies = self.cached_client(Path(writer.folder)).complete(requests, self.config.generation())
         writer.count("llm_requests", len(requests))
-        return {a: r for a, r in zip(answers, replies) if isinstance(r, str)}
+        failed = [r for r in replies if isinstance(r, ModelCallError)]
+        if failed:
+            raise failed[0]
+        return dict(zip(answers, replies))
 
-    def run_task(self, task: Task, writer: ShardWriter, quarantine: Quarantine) -> None:
-        samples = list(iter_shard(task.payload))
+    def cut(self, batch: list[Sample], following: Sample) -> bool:
+        """Batches end between requests (an answer's images stay together) once ``answers_in_flight`` are read."""
+        return len(batch) >= self.config.answers_in_flight and \
+            (batch[-1].record.get("extraction") or {}).get("request_id") != \
+            (following.record.get("extraction") or {}).get("request_id")
+
+    def frames(self, batch: list[Sample], writer: ShardWriter, quarantine: Quarantine) -> Iterator[Sample]:
         counts: dict[str, int] = Counter()
-        for s in samples:  # images per request, from the indices seen
-            if s.kind == "frame" and "answer.txt" in s.members:
-                counts[s.record["extraction"]["request_id"]] = max(counts[s.record["extraction"]["request_id"]],
-                                                                   s.record["extraction"]["index"] + 1)
+        for s in batch:  # images per request, from the indices seen
+            if "answer.txt" in s.members:
+                request = s.record["extraction"]["request_id"]
+                counts[request] = max(counts[request], s.record["extraction"]["index"] + 1)
         results: dict[str, tuple[dict | None, str]] = {}
         pending: list[Sample] = []
-        for s in samples:
-            if s.kind != "frame" or "answer.txt" not in s.members:
+        for s in batch:
+            if "answer.txt" not in s.members:
                 continue
             answer = s.members["answer.txt"].decode("utf-8", errors="replace")
             index, count = s.record["extraction"]["index"], counts[s.record["extraction"]["request_id"]]
@@ -227,18 +233,15 @@ class RepairStage(ChatModelStage, ShardStage[RepairConfig]):
                 parsed = parse_strict(reply)
                 fields, _ = self.resolve(s.key, parsed if parsed is not None else parse_local(reply), index, count)
             results[s.key] = (fields, "repaired_llm") if fields is not None else (None, "lost")
-        for sample in samples:
+        for sample in batch:
             if sample.key not in results:
-                writer.write(sample)  # other kinds, and frames described without a raw answer (heuristic)
+                yield sample  # frames described without a raw answer (the heuristic backend)
                 continue
             fields, outcome = results[sample.key]
-            writer.count(f"outcome_{outcome}")
             record = self.merged(sample.record, fields, outcome) if fields else None
             problems = schema_problems(sample.key, record, "frame") if record else []
             if record is None or problems:
-                if outcome != "lost":
-                    writer.count(f"outcome_{outcome}", -1)
-                    writer.count("outcome_lost")
+                writer.count("outcome_lost")
                 answer = sample.members["answer.txt"].decode("utf-8", "replace")
                 limit = self.config.quarantine_answer_chars
                 detail = {"answer": answer[:limit], "answer_chars": len(answer),
@@ -246,7 +249,8 @@ class RepairStage(ChatModelStage, ShardStage[RepairConfig]):
                 quarantine.add(sample.key, "lost", json.dumps(detail, ensure_ascii=False),
                                source=(sample.record.get("source") or {}).get("path"))
                 continue
-            writer.write(Sample(sample.key, record, sample.members))
+            writer.count(f"outcome_{outcome}")
+            yield Sample(sample.key, record, sample.members)
 
     def merged(self, record: dict, fields: dict, outcome: str) -> dict:
         """The frame record with the extracted fields filled in and the outcome recorded."""
@@ -256,11 +260,10 @@ class RepairStage(ChatModelStage, ShardStage[RepairConfig]):
         people = [dict(p, line=None) for p in fields["people"]]  # dialogue comes from subtitles, not this model
         record.update(scene=scene, description=fields["description"], people=people, objects=fields["objects"])
         record["extraction"] = {**record["extraction"], "outcome": outcome}
-        record["provenance"] = [*record.get("provenance", []), {
-            "stage": self.name, "model": self.client.model if self.client else "json_repair",
-            "revision": self.config.revision if self.client else None,
-            "prompt_sha": repair_prompt(self.config.prompt_version, "").sha if outcome == "repaired_llm" else None,
-            "settings_sha": self.settings}]
+        llm = outcome == "repaired_llm"
+        record["provenance"] = [*record.get("provenance", []), self.provenance(
+            model=self.client.model if llm else "json_repair", revision=self.config.revision if llm else None,
+            prompt_sha=repair_prompt(self.config.prompt_version, "").sha if llm else None)]
         return record
 
 

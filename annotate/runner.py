@@ -1,15 +1,29 @@
-"""The one stage runner: tasks split across processes, shards per task, resume by completion markers.
+"""The one stage runner: tasks split across processes, shards per task, resume by completion markers that know
+what produced them.
 
-Every stage is a :class:`Stage`: it lists its tasks (a video, an input shard) and turns one task into samples
-for a :class:`builder.shards.ShardWriter`. The runner gives each process its share of the tasks with
-``PartialState(cpu=not torch.cuda.is_available())`` (a plain ``PartialState()`` does not split on CPU), writes a
-task's shards as ``OUT/{stage}-{task}-{n:06d}.tar`` and, when they are all in place, its marker
-``OUT/_tasks/{task}.json``. A rerun skips marked tasks and redoes the others from scratch (their partial shards,
-``*.tmp`` files and quarantine part removed first), so nothing is duplicated and nothing is lost. At the end
-the main process merges the quarantine parts into ``OUT/quarantine.jsonl`` and sums the markers into
-``OUT/{stage}.stats.json``, and copies the previous stages' summaries and shots files along (the card reads
-the summaries). The output does not depend on
-the number of processes.
+Every stage is a :class:`Stage`: it lists its tasks and turns one task into samples for a
+:class:`builder.shards.ShardWriter`. Three task shapes:
+
+- a stage's own (the keyframes stage: one task per video file);
+- :class:`ShardStage`: one task per input shard, its output one shard of the same name
+  (``privacy-ep01-000000.tar`` -> ``repair-ep01-000000.tar``: names never grow along the chain);
+- :class:`VideoStage`: one task per video, gathering that video's samples from every input shard in key order
+  (found from the shards' stats), its output ``{stage}-{video_id}-{n:06d}.tar``.
+
+:class:`FrameStage` is the one loop of the frame-by-frame stages: frames go through the stage in batches, every
+other sample passes through unchanged, all in key order.
+
+The runner gives each process its share of the tasks with ``PartialState(cpu=not torch.cuda.is_available())``
+(a plain ``PartialState()`` does not split on CPU). When a task's shards are all in place it writes the
+task's marker ``OUT/_tasks/{task}.json``: status, counts and the task's *fingerprint* (the sha of the settings
+that decide the output, the stage's code/prompt version, and the identity of its input: shard or video names
+with size and mtime). A rerun skips a finished task with the same fingerprint and redoes failed and missing
+ones from scratch (their partial shards, ``*.tmp`` files and quarantine part removed first), so nothing is
+duplicated and nothing is lost. A finished task with another fingerprint (or one whose input is gone) stops
+the run before any work, naming what changed (exit status 2); ``--overwrite`` redoes those tasks. At the end
+the main process merges the quarantine parts into ``OUT/quarantine.jsonl``, sums the markers into
+``OUT/{stage}.stats.json`` and copies the previous stages' summaries and shots files along (the card reads
+the summaries). The output does not depend on the number of processes.
 """
 
 from __future__ import annotations
@@ -22,33 +36,49 @@ import sys
 import time
 import traceback
 from abc import ABC, abstractmethod
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Iterable, Iterator, TypeVar
 
 from tqdm import tqdm
 
-from annotate.config import ConfigError, load_config
-from annotate.errors import ModelError
-from builder.shards import Quarantine, ShardWriter, merge_quarantine, stage_summaries, write_json_atomic
+from annotate.config import load_config, output_settings, settings_sha
+from builder.contract import provenance_entry
+from builder.errors import SkyscriptError, UsageError
+from builder.sample import Sample
+from builder.shards import (STATS_SUFFIX, Quarantine, ShardWriter, iter_shard, merge_quarantine, shard_paths,
+                            stage_summaries, stats_path, video_of, write_json_atomic)
+from builder.shots_file import SHOTS
 
 C = TypeVar("C")
 TASKS = "_tasks"
-SHOTS = "shots"
+NO_VIDEO = "_no_video"  # the task of samples whose record has no video_id (passed through by a VideoStage)
 
 
-class InputError(ValueError):
+class InputError(UsageError):
     """The stage's input cannot be used at all (missing, empty, colliding ids): exit status 2."""
+
+
+class ResumeError(UsageError):
+    """OUT holds finished tasks made from other settings, code or input: exit status 2 (``--overwrite``)."""
 
 
 @dataclass(frozen=True)
 class Task:
-    """One unit of work; ``name`` is stable across reruns and names the task's shards and marker."""
+    """One unit of work; ``name`` is stable across reruns and names the task's shards and marker;
+    ``inputs`` identifies what the task reads (``{name, size, mtime_ns}`` per file)."""
 
     name: str
     payload: Any
     source: str
+    inputs: tuple[dict, ...] = ()
+
+
+def file_identity(path: Path, name: str | None = None) -> dict:
+    """``{name, size, mtime_ns}`` of a file: a changed input changes this."""
+    stat = path.stat()
+    return {"name": name or path.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
 @dataclass
@@ -65,13 +95,21 @@ class RunSummary:
 
 
 class Stage(ABC, Generic[C]):
-    """A shard-producing step. Subclasses set ``name`` and ``config_class`` and implement the two methods."""
+    """A shard-producing step. Subclasses set ``name`` and ``config_class`` and implement the two methods.
+
+    ``code_version`` changes when the stage's code changes what it writes for the same settings; a stage that
+    sends prompts adds their sha in :meth:`version`. ``strict`` (``--strict``) asks the stage to fail a task
+    rather than write a frame it could only partly protect or describe."""
 
     name: str
     config_class: type
+    code_version: str = "1"
+    single_shard: bool = False  # one output shard per task, named after the task (ShardStage)
 
-    def __init__(self, config: C) -> None:
+    def __init__(self, config: C, strict: bool = False) -> None:
         self.config = config
+        self.strict = strict
+        self.settings = settings_sha(config)
 
     @abstractmethod
     def tasks(self, in_path: Path) -> list[Task]:
@@ -82,26 +120,108 @@ class Stage(ABC, Generic[C]):
         """Write the task's samples; quarantine what cannot be used; raise only when the task cannot run."""
 
     def setup(self, device: Any) -> None:
-        """Load models once per process (optional)."""
+        """Check settings and load models once per process (optional); raise a SkyscriptError for bad ones."""
+
+    def version(self) -> str:
+        """The code (and prompt) version recorded in task markers."""
+        return self.code_version
+
+    def provenance(self, model: str | None = None, revision: str | None = None,
+                   prompt_sha: str | None = None) -> dict:
+        """This stage's ``provenance`` item, with its settings sha."""
+        return provenance_entry(self.name, model=model, revision=revision, prompt_sha=prompt_sha,
+                                settings_sha=self.settings)
 
 
 class ShardStage(Stage[C]):
-    """A stage that reads the previous stage's OUT folder: one task per input shard (:func:`shard_tasks`)."""
+    """One task per input shard of the previous stage's OUT folder; its output keeps the shard's name."""
+
+    single_shard = True
 
     def tasks(self, in_path: Path) -> list[Task]:
-        return shard_tasks(in_path)
+        shards = input_shards(in_path)
+        return [Task(s.name.removesuffix(".tar").split("-", 1)[-1], s, s.name, (file_identity(s),)) for s in shards]
+
+    def samples(self, task: Task) -> Iterable[Sample]:
+        return iter_shard(task.payload)
 
 
-def shard_tasks(in_path: Path) -> list[Task]:
-    """One task per shard of a stage folder (for stages that read the previous stage's OUT); the task is named
-    after the shard without the previous stage's prefix (``keyframes-ep01-000000.tar`` -> ``ep01-000000``)."""
-    from builder.shards import shard_paths
+class VideoStage(Stage[C]):
+    """One task per video: its samples from every input shard, in key order (one video in memory at a time)."""
 
+    def tasks(self, in_path: Path) -> list[Task]:
+        holders: dict[str, list[Path]] = defaultdict(list)
+        for shard in input_shards(in_path):
+            for video in videos_in(shard):
+                holders[video or NO_VIDEO].append(shard)
+        return [Task(video, tuple(shards), video, tuple(file_identity(s) for s in shards))
+                for video, shards in sorted(holders.items())]
+
+    def samples(self, task: Task) -> Iterable[Sample]:
+        wanted = "" if task.name == NO_VIDEO else task.name
+        found = [s for shard in task.payload for s in iter_shard(shard) if video_of(s) == wanted]
+        return sorted(found, key=lambda s: s.key)
+
+
+def input_shards(in_path: Path) -> list[Path]:
+    """The shards of the previous stage's OUT folder, or an InputError."""
     shards = shard_paths(in_path) if in_path.is_dir() else []
     if not shards:
         raise InputError(f"{in_path}: no shards (IN is the previous stage's OUT folder)")
-    names = [s.name.removesuffix(".tar") for s in shards]
-    return [Task(n.split("-", 1)[1] if "-" in n else n, s, s.name) for n, s in zip(names, shards)]
+    return shards
+
+
+def videos_in(shard: Path) -> list[str]:
+    """The video ids of a shard's samples, from its stats (or, without stats, from its records)."""
+    stats = stats_path(shard)
+    if stats.exists():
+        videos = json.loads(stats.read_text(encoding="utf-8")).get("videos")
+        if videos is not None:
+            return sorted(videos)
+    return sorted({video_of(sample) for sample in iter_shard(shard)})
+
+
+class FrameStage(Stage[C]):
+    """The frame-by-frame loop: frames in batches through :meth:`frames`, other samples through unchanged, in
+    the order of the task's samples. Combine with a task shape: ``class S(FrameStage, VideoStage[Config])``."""
+
+    samples: Any  # the task shape's: ShardStage.samples or VideoStage.samples
+
+    def begin(self, task: Task, writer: ShardWriter) -> None:
+        """Called before a task's first sample (per-task state)."""
+
+    def end(self) -> None:
+        """Called after a task's last sample, also when it failed (release per-task resources)."""
+
+    def cut(self, batch: list[Sample], following: Sample) -> bool:
+        """Whether ``batch`` goes to :meth:`frames` before ``following`` joins it (default: one frame at a time)."""
+        return True
+
+    @abstractmethod
+    def frames(self, batch: list[Sample], writer: ShardWriter, quarantine: Quarantine) -> Iterator[Sample]:
+        """The batch's frames as they should be written; a frame not yielded must have been quarantined."""
+
+    def run_task(self, task: Task, writer: ShardWriter, quarantine: Quarantine) -> None:
+        self.begin(task, writer)
+        batch: list[Sample] = []
+
+        def flush() -> None:
+            for done in self.frames(batch, writer, quarantine) if batch else ():
+                writer.write(done)
+            batch.clear()
+
+        try:
+            for sample in self.samples(task):
+                if sample.kind != "frame":
+                    flush()
+                    writer.write(sample)
+                    continue
+                if batch and self.cut(batch, sample):
+                    flush()
+                batch.append(sample)
+            flush()
+        finally:
+            self.end()
 
 
 def carry_metadata(in_path: Path, out: Path) -> list[Path]:
@@ -119,21 +239,79 @@ def carry_metadata(in_path: Path, out: Path) -> list[Path]:
     return carried
 
 
-def task_files(out: Path, stage: str, task: str) -> list[Path]:
+def task_files(out: Path, stage: Stage, task: str) -> list[Path]:
     """Shards, stats and temporary files of one task (exact names: task ``a`` never matches task ``a-b``)."""
-    pattern = re.compile(rf"^{re.escape(stage)}-{re.escape(task)}-\d{{6}}(\.tar|\.stats\.json)(\.tmp)?$")
+    number = "" if stage.single_shard else r"-\d{6}"
+    pattern = re.compile(rf"^{re.escape(stage.name)}-{re.escape(task)}{number}(\.tar|{re.escape(STATS_SUFFIX)})"
+                         r"(\.tmp)?$")
     return [p for p in out.iterdir() if pattern.match(p.name)]
+
+
+def fingerprint(stage: Stage, task: Task) -> dict[str, Any]:
+    """What decides a task's output: settings, code version and input identity."""
+    return {"settings_sha": stage.settings, "settings": json.loads(json.dumps(output_settings(stage.config),
+                                                                               default=str)),
+            "version": stage.version(), "inputs": list(task.inputs)}
+
+
+def _changes(old: dict, new: dict) -> list[str]:
+    """What differs between a marker's fingerprint and the current one, in words."""
+    changes = []
+    if old.get("settings_sha") != new["settings_sha"]:
+        before, after = old.get("settings") or {}, new["settings"]
+        keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+        changes.append("settings " + (", ".join(f"{k}: {before.get(k)!r} -> {after.get(k)!r}" for k in keys)
+                                      or f"sha {old.get('settings_sha')} -> {new['settings_sha']}"))
+    if old.get("version") != new["version"]:
+        changes.append(f"code/prompt version {old.get('version')} -> {new['version']}")
+    if old.get("inputs") != new["inputs"]:
+        before = {i["name"]: i for i in old.get("inputs") or []}
+        after = {i["name"]: i for i in new["inputs"]}
+        names = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
+        changes.append("input " + ", ".join(f"{n} ({'new' if n not in before else 'gone' if n not in after else 'changed'})"
+                                            for n in names))
+    return changes
+
+
+def read_marker(out: Path, task: str) -> dict | None:
+    path = out / TASKS / f"{task}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def check_resume(stage: Stage, tasks: list[Task], out: Path, overwrite: bool) -> tuple[list[str], list[str]]:
+    """Finished tasks whose fingerprint changed, and tasks of an earlier run that the input no longer has; a
+    :class:`ResumeError` naming what changed unless ``overwrite``."""
+    changed, why = [], Counter()
+    for task in tasks:
+        marker = read_marker(out, task.name)
+        if marker is None or marker.get("status") != "done":
+            continue
+        changes = _changes(marker.get("fingerprint") or {}, fingerprint(stage, task))
+        if changes:
+            changed.append(task.name)
+            why.update(changes)
+    names = {t.name for t in tasks}
+    stale = sorted(p.name.removesuffix(".json") for p in (out / TASKS).glob("*.json")
+                   if p.name.removesuffix(".json") not in names)
+    if (changed or stale) and not overwrite:
+        parts = [f"{n} task(s): {w}" for w, n in why.most_common(3)]
+        if stale:
+            parts.append(f"{len(stale)} task(s) no longer in the input ({', '.join(stale[:3])})")
+        raise ResumeError(f"{out} holds finished {stage.name} work made differently: " + "; ".join(parts)
+                          + ". Rerun with --overwrite to redo those tasks, or write to another OUT")
+    return changed, stale
 
 
 def _run_one(stage: Stage, task: Task, out: Path, process: int) -> dict[str, Any]:
     markers = out / TASKS
     part = markers / f"{task.name}.quarantine.jsonl"
-    for stale in task_files(out, stage.name, task.name):
+    for stale in task_files(out, stage, task.name):
         stale.unlink()
     part.unlink(missing_ok=True)
+    (markers / f"{task.name}.json").unlink(missing_ok=True)
     quarantine = Quarantine(part, stage.name)
     writer = ShardWriter(out, f"{stage.name}-{task.name}", quarantine, source=task.source,
-                         max_count=getattr(stage.config, "shard_max_count", 1000))
+                         max_count=getattr(stage.config, "shard_max_count", 1000), single=stage.single_shard)
     started = time.perf_counter()
     status, error = "done", None
     try:
@@ -148,14 +326,23 @@ def _run_one(stage: Stage, task: Task, out: Path, process: int) -> dict[str, Any
         "task": task.name, "source": task.source, "status": status, "error": error, "process": process,
         "written": writer.totals.written, "quarantined": quarantined,
         "shards": [p.name for p in writer.shards], "counts": dict(writer.totals.extra),
-        "seconds": round(time.perf_counter() - started, 3),
+        "seconds": round(time.perf_counter() - started, 3), "fingerprint": fingerprint(stage, task),
     }
     write_json_atomic(markers / f"{task.name}.json", marker)
     return marker
 
 
-def run_stage(stage: Stage, in_path: str | Path, out: str | Path, progress: bool = True) -> RunSummary:
-    """Run ``stage`` over ``in_path`` into ``out`` with this process's share of the tasks."""
+def _remove_task(stage: Stage, out: Path, task: str) -> None:
+    for path in task_files(out, stage, task):
+        path.unlink()
+    for suffix in (".json", ".quarantine.jsonl"):
+        (out / TASKS / f"{task}{suffix}").unlink(missing_ok=True)
+
+
+def run_stage(stage: Stage, in_path: str | Path, out: str | Path, progress: bool = True,
+              overwrite: bool = False) -> RunSummary:
+    """Run ``stage`` over ``in_path`` into ``out`` with this process's share of the tasks; ``overwrite`` redoes
+    finished tasks made differently (otherwise they stop the run with a :class:`ResumeError`)."""
     import torch
     from accelerate import PartialState
 
@@ -166,21 +353,26 @@ def run_stage(stage: Stage, in_path: str | Path, out: str | Path, progress: bool
     names = [t.name for t in tasks]
     if len(set(names)) != len(names):
         raise InputError(f"{stage.name}: duplicate task names {sorted(n for n in set(names) if names.count(n) > 1)}")
+    changed, stale = check_resume(stage, tasks, out, overwrite)
     stage.setup(state.device)
+    state.wait_for_everyone()
+    if state.is_main_process:
+        for name in stale:
+            _remove_task(stage, out, name)
+    redo = set(changed)
     with state.split_between_processes(tasks) as mine:
         for task in tqdm(mine, desc=f"{stage.name} [{state.process_index}]", unit="task",
                          disable=not progress or not mine):
-            marker = out / TASKS / f"{task.name}.json"
-            if marker.exists() and json.loads(marker.read_text(encoding="utf-8"))["status"] == "done":
+            marker = read_marker(out, task.name)
+            if marker and marker["status"] == "done" and task.name not in redo:
                 continue
             _run_one(stage, task, out, state.process_index)
     state.wait_for_everyone()
     summary = RunSummary(tasks=len(tasks))
     for task in tasks:
-        path = out / TASKS / f"{task.name}.json"
-        if not path.exists():
+        marker = read_marker(out, task.name)
+        if marker is None:
             continue
-        marker = json.loads(path.read_text(encoding="utf-8"))
         summary.done += marker["status"] == "done"
         summary.failed += marker["status"] == "failed"
         summary.written += marker["written"]
@@ -192,38 +384,49 @@ def run_stage(stage: Stage, in_path: str | Path, out: str | Path, progress: bool
         write_json_atomic(out / f"{stage.name}.stats.json", {
             "stage": stage.name, "position": len(before), "tasks": summary.tasks, "done": summary.done,
             "failed": summary.failed, "written": summary.written, "quarantined": summary.quarantined,
-            "counts": dict(summary.counts),
+            "counts": dict(summary.counts), "settings_sha": stage.settings, "version": stage.version(),
         })
     state.wait_for_everyone()
     return summary
 
 
 def stage_main(stage_class: type[Stage], argv: list[str] | None = None) -> int:
-    """``skyscript STAGE IN OUT [--config FILE] [--set k=v]... [--strict]``; exit 0 / 1 / 2 as documented.
-
-    A stage's ``cli_options`` (``{"--backend": "backend"}``) are shorthands for ``--set backend=...``."""
+    """``skyscript STAGE IN OUT [--config FILE] [--set k=v]... [--strict] [--overwrite]``; exit 0 / 1 / 2 as
+    documented. A stage's ``cli_options`` (``{"--backend": "backend"}``) are shorthands for ``--set backend=...``;
+    its ``cli_flags`` (``{"--send-raw-images": "send_raw_images"}``) set a boolean setting to true."""
     p = argparse.ArgumentParser(prog=f"skyscript {stage_class.name}", description=stage_class.__doc__)
     p.add_argument("input", metavar="IN")
     p.add_argument("output", metavar="OUT")
     p.add_argument("--config", help="YAML file with a section per stage")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override one setting (repeatable)")
-    p.add_argument("--strict", action="store_true", help="exit 1 when anything was quarantined")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 when anything was quarantined; fail what could only partly be done")
+    p.add_argument("--overwrite", action="store_true",
+                   help="redo finished tasks that were made with other settings, code or input")
     p.add_argument("--no-progress", action="store_true")
     options = getattr(stage_class, "cli_options", {})
     for flag, setting in options.items():
         p.add_argument(flag, dest=f"option_{setting}", metavar=setting.upper(), help=f"same as --set {setting}=...")
+    flags = getattr(stage_class, "cli_flags", {})
+    for flag, setting in flags.items():
+        p.add_argument(flag, dest=f"flag_{setting}", action="store_true", help=f"same as --set {setting}=true")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     overrides = args.overrides + [f"{s}={getattr(args, f'option_{s}')}" for s in options.values()
                                   if getattr(args, f"option_{s}") is not None]
+    overrides += [f"{s}=true" for s in flags.values() if getattr(args, f"flag_{s}")]
     try:
         config = load_config(stage_class.config_class, stage_class.name, args.config, overrides)
-        summary = run_stage(stage_class(config), args.input, args.output, progress=not args.no_progress)
-    except (ConfigError, InputError, ModelError) as exc:
-        print(f"skyscript {stage_class.name}: error: {exc}", file=sys.stderr)
-        return 2
+        summary = run_stage(stage_class(config, strict=args.strict), args.input, args.output,
+                            progress=not args.no_progress, overwrite=args.overwrite)
+    except SkyscriptError as exc:
+        print(f"skyscript {stage_class.name}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return exc.exit_code
     print(f"{stage_class.name}: {summary.done}/{summary.tasks} task(s) done, {summary.failed} failed, "
           f"{summary.written} sample(s) written, {summary.quarantined} quarantined -> {args.output}")
+    if summary.failed:
+        print(f"{stage_class.name}: failed tasks are listed in {Path(args.output) / 'quarantine.jsonl'} "
+              "(reason error); run the same command again to retry them", file=sys.stderr)
     if summary.failed or (args.strict and summary.quarantined):
         return 1
     return 0

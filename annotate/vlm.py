@@ -2,7 +2,8 @@
 
 A :class:`ChatRequest` is one chat turn (a system prompt, the user's text, the images before it). Backends
 implement :class:`ChatClient`: ``annotate.vlm_transformers`` runs a local model (hub id or path),
-``annotate.vlm_openai`` calls an OpenAI-compatible server. :class:`ResponseCache` keeps every answer under a
+``annotate.vlm_openai`` calls an OpenAI-compatible server (``annotate.chat_models`` picks one from the
+settings). :class:`ResponseCache` keeps every answer under a
 key made of the model, its revision, the prompt's sha, the generation settings and the images in order, so a
 rerun or a resume never pays for the same call twice.
 """
@@ -16,7 +17,7 @@ import sqlite3
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -114,38 +115,3 @@ class CachedClient:
                     self.cache.put(keys[i], answer)
                 answers[i] = answer
         return answers  # type: ignore[return-value]
-
-
-def make_client(config: Any, device: str) -> ChatClient:
-    """The ``transformers`` or ``openai`` client of a stage's settings (``backend``, ``model``, ``revision``,
-    ``endpoint``, ``api_key_env``, ``concurrency``, ``timeout_s``, ``retries``, ``device``, ``dtype``,
-    ``batch_size``); ``device`` is the process's device, used when the setting is ``auto``."""
-    from annotate.errors import ModelError
-
-    c = config
-    if c.backend == "transformers":
-        from annotate.vlm_transformers import TransformersClient
-
-        if not c.model:
-            raise ModelError("the transformers backend needs model (a hub id or a local path, --model)")
-        return TransformersClient(c.model, c.revision, device if c.device == "auto" else c.device, c.dtype,
-                                  c.batch_size)
-    if c.backend == "openai":
-        from annotate.vlm_openai import OpenAIClient
-
-        return OpenAIClient(c.endpoint, c.model, c.api_key_env, c.concurrency, c.timeout_s, c.retries)
-    raise ModelError(f"backend {c.backend!r}: use transformers or openai")
-
-
-class ChatModelStage:
-    """For stages with a ``client`` and a ``cache`` setting: one cached client per process, its cache file
-    ``cache`` or ``OUT/_cache/responses.sqlite``."""
-
-    client: ChatClient | None
-    config: Any
-
-    def cached_client(self, out: Path) -> CachedClient:
-        if getattr(self, "_cached_client", None) is None:
-            path = Path(self.config.cache) if self.config.cache else out / "_cache" / "responses.sqlite"
-            self._cached_client = CachedClient(self.client, ResponseCache(path))
-        return self._cached_client
