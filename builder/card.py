@@ -97,6 +97,22 @@ def fields_table(kind: str) -> str:
     return "\n".join(rows)
 
 
+def build_notes(pipeline: list[dict[str, Any]]) -> str:
+    """What a reader must know about how complete and how protected this build is, from the stage summaries."""
+    notes = []
+    incomplete = {s["stage"]: s.get("incomplete", 0) for s in pipeline if s.get("incomplete")}
+    if incomplete:
+        notes.append(f"**Partial build.** {sum(incomplete.values())} task(s) failed or did not finish "
+                     f"({', '.join(f'{stage}: {n}' for stage, n in incomplete.items())}); their samples are not "
+                     "here. It was published with `--allow-partial`.")
+    skipped = sum(s.get("counts", {}).get("frames_temporal_skipped", 0) for s in pipeline if s["stage"] == "privacy")
+    if skipped:
+        notes.append(f"**Privacy.** {skipped:,} frame(s) were pixelated without the temporal search on their "
+                     "neighbouring frames (the source video was missing or unreadable); their records say so in "
+                     "`privacy.temporal`.")
+    return "\n\n".join(notes)
+
+
 def render_card(dataset_dir: str | Path) -> str:
     """The full ``README.md`` text of a dataset folder."""
     dataset_dir = Path(dataset_dir)
@@ -117,6 +133,7 @@ def render_card(dataset_dir: str | Path) -> str:
         stage_rows += [f"| {summary['stage']} | {k} | {v:,} |" for k, v in rows.items()]
     body = Template(template_path().read_text(encoding="utf-8")).substitute(
         counts_table="\n".join(count_rows),
+        build_notes=build_notes(pipeline),
         stage_counts_table="\n".join(stage_rows) if pipeline else "No stage summaries (`pipeline.json`) here.",
         **{f"fields_{config}": fields_table(KIND_OF_CONFIG[config]) for config in CONFIG_OF_KIND.values()},
     )

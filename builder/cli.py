@@ -1,6 +1,7 @@
 """The ``skyscript`` command: dataset commands here, annotation stages dispatched to ``annotate.<stage>``.
 
-Exit status: 0 done (quarantined items included), 1 could not run or found invalid data, 2 bad usage.
+Exit status: 0 done (quarantined items included), 1 could not run or found invalid data, 2 bad usage or settings.
+Every refusal prints one line (``skyscript COMMAND: error: ...``) on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from builder.errors import SkyscriptError
+
 #: stage commands, run by ``annotate.<name>.main(argv)`` (needs the ``annotate`` extra)
 STAGES = ("keyframes", "privacy", "extract", "repair")
 
@@ -18,7 +21,7 @@ STAGES = ("keyframes", "privacy", "extract", "repair")
 def _publish(args: argparse.Namespace) -> int:
     from builder.publish import publish
 
-    report = publish(args.stage_dir, args.dataset_dir, max_count=args.max_count)
+    report = publish(args.stage_dir, args.dataset_dir, max_count=args.max_count, allow_partial=args.allow_partial)
     for config, count in report.counts.items():
         print(f"{config}: {count} sample(s)")
     print(f"wrote {len(report.shards)} shard(s) and {Path(args.dataset_dir) / 'README.md'}")
@@ -56,8 +59,7 @@ def _show(args: argparse.Namespace) -> int:
     folder = Path(args.dataset_dir)
     configs = [c for c in CONFIG_OF_KIND.values() if any((folder / c).glob("*.tar"))]
     if not configs:
-        print(f"{folder}: no config has shards", file=sys.stderr)
-        return 1
+        raise SkyscriptError(f"{folder}: no config has shards (a dataset folder made by `skyscript publish`)")
     for config in configs:
         dataset = datasets.load_dataset(str(folder), config, split="train", streaming=args.streaming)
         print(f'load_dataset("{folder}", "{config}", split="train"{", streaming=True" if args.streaming else ""})')
@@ -85,6 +87,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("stage_dir", help="the last stage's OUT folder")
     s.add_argument("dataset_dir", help="the dataset folder to (re)build, e.g. skyscript-100m")
     s.add_argument("--max-count", type=int, default=1000, help="samples per shard (default 1000)")
+    s.add_argument("--allow-partial", action="store_true",
+                   help="publish although some tasks of the chain failed (the card says so)")
     s.set_defaults(run=_publish)
     s = sub.add_parser("card", help="re-render DATASET_DIR/README.md from its shards' stats")
     s.add_argument("dataset_dir")
@@ -123,9 +127,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (OSError, ValueError) as exc:
-        print(f"skyscript {args.command}: error: {exc}", file=sys.stderr)
+    except SkyscriptError as exc:
+        print(f"skyscript {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return exc.exit_code
+    except (OSError, ValueError) as exc:  # a missing file, a folder that is not what the command needs
+        print(f"skyscript {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 1
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """``skyscript publish OUT DATASET_DIR``: sort a stage folder's samples into the dataset folder's configs.
 
 Samples go to ``DATASET_DIR/<config>/<config>-NNNNNN.tar`` by their record's ``kind``; working members (such as
-``raw.jpg``) are dropped, every published member is required, and a frame that did not pass the privacy stage
-is refused (an error, not a drop). Publishing is all or nothing: the folder is
-built beside the target and moved into place only when every sample passed; otherwise nothing changes.
+``raw.jpg``) are dropped, every published member is required, and a frame that did not pass the privacy stage,
+or whose ``jpg`` is not byte for byte the image that stage wrote, is refused (an error, not a drop). A stage
+folder made by a chain with failed or unfinished tasks is refused too (their samples are missing), unless
+``allow_partial``, which the card then states. Publishing is all or nothing: the folder is built beside the
+target and moved into place only when every sample passed; otherwise nothing changes.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from tqdm import tqdm
 
 from builder.card import PIPELINE, write_card
 from builder.contract import CONFIG_OF_KIND, KINDS
+from builder.errors import SkyscriptError
 from builder.sample import PUBLISHED_MEMBERS, Sample
 from builder.shards import (QUARANTINE, Quarantine, ShardWriter, iter_shard, shard_paths, stage_summaries,
                             write_json_atomic)
 from builder.validation import check_published
 
 
-class PublishError(Exception):
+class PublishError(SkyscriptError):
     """The stage folder cannot become a dataset folder; nothing was changed."""
 
 
@@ -46,13 +49,31 @@ class PublishReport:
     shards: list[Path]
 
 
+def incomplete_tasks(stage_dir: Path, summaries: list[dict]) -> dict[str, int]:
+    """Tasks of the chain that failed or never finished, per stage (the summaries, and the markers of
+    ``stage_dir`` itself, which a killed run may have left newer than its summary)."""
+    missing = {s["stage"]: s["tasks"] - s["done"] for s in summaries if s["tasks"] != s["done"]}
+    markers = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((stage_dir / "_tasks").glob("*.json"))]
+    failed = sum(1 for m in markers if m.get("status") != "done")
+    if failed and summaries:
+        last = summaries[-1]["stage"]
+        missing[last] = max(missing.get(last, 0), failed)
+    return missing
+
+
 def publish(stage_dir: str | Path, dataset_dir: str | Path, max_count: int = 1000,
-            max_bytes: int = 512 * 1024 * 1024, progress: bool = True) -> PublishReport:
+            max_bytes: int = 512 * 1024 * 1024, progress: bool = True, allow_partial: bool = False) -> PublishReport:
     """Build ``dataset_dir`` from the shards of ``stage_dir`` and render its card."""
     stage_dir, dataset_dir = Path(stage_dir), Path(dataset_dir)
     sources = shard_paths(stage_dir)
     if not sources:
         raise PublishError(f"{stage_dir}: no .tar shards to publish")
+    summaries = pipeline_summary(stage_dir)
+    missing = incomplete_tasks(stage_dir, summaries)
+    if missing and not allow_partial:
+        raise PublishError(f"{stage_dir}: failed or unfinished tasks ({', '.join(f'{s}: {n}' for s, n in missing.items())})"
+                           "; their samples are missing. Rerun those stages (failed tasks are retried), or "
+                           "publish with --allow-partial, which the card states")
     build = dataset_dir.parent / f".{dataset_dir.name}.publish-tmp"
     shutil.rmtree(build, ignore_errors=True)
     quarantine = Quarantine(build / QUARANTINE, stage="publish")
@@ -85,7 +106,7 @@ def publish(stage_dir: str | Path, dataset_dir: str | Path, max_count: int = 100
         raise
     finally:
         shutil.rmtree(build, ignore_errors=True)
-    write_json_atomic(dataset_dir / PIPELINE, pipeline_summary(stage_dir))
+    write_json_atomic(dataset_dir / PIPELINE, [dict(s, incomplete=missing.get(s["stage"], 0)) for s in summaries])
     write_card(dataset_dir)
     counts = {CONFIG_OF_KIND[k]: w.totals.written for k, w in writers.items()}
     shards = [dataset_dir / CONFIG_OF_KIND[k] / s.name for k, w in writers.items() for s in w.shards]
