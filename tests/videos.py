@@ -11,6 +11,7 @@ different set-ups (another place, or another shot size of the same place), as a 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -61,6 +62,38 @@ def write_video(path: Path, frames: list[np.ndarray], fps: int = 25, codec: str 
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+def write_vfr_video(path: Path, frames: list[np.ndarray], durations_s: list[float], codec: str = "libx264") -> Path:
+    """A variable frame rate video: frame ``k`` is shown for ``durations_s[k]`` seconds (timestamps in ms).
+
+    The nominal rate given to the encoder (25) is only a hint; the container's pts carry the real times.
+    """
+    assert len(durations_s) == len(frames)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=25)
+        stream.width, stream.height = frames[0].shape[1], frames[0].shape[0]
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        elapsed_ms = 0
+        for array, duration in zip(frames, durations_s):
+            frame = av.VideoFrame.from_ndarray(array, format="rgb24")
+            frame.pts, frame.time_base = elapsed_ms, Fraction(1, 1000)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+            elapsed_ms += round(duration * 1000)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def frame_times(path: Path) -> list[float]:
+    """Each decoded frame's time in seconds from the first frame's presentation timestamp (decoded with PyAV)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        time_base = stream.time_base  # read while the container is open
+        pts = [frame.pts for frame in container.decode(stream)]
+    return [float((p - pts[0]) * time_base) for p in pts]
 
 
 def pieces(shared_data: Path, length: int) -> list[list[np.ndarray]]:

@@ -40,3 +40,29 @@ def test_bad_settings_are_errors(override, message):
 def test_settings_sha_changes_with_settings():
     assert settings_sha(Demo()) == settings_sha(Demo())
     assert settings_sha(Demo()) != settings_sha(Demo(max_side=640))
+
+
+def test_operational_settings_stay_out_of_the_sha():
+    """Concurrency, timeouts, devices, caches: how a stage runs, not what it writes."""
+    from annotate.extract import ExtractConfig
+    from annotate.repair import RepairConfig
+
+    base = ExtractConfig(backend="openai", model="m")
+    assert settings_sha(base) == settings_sha(ExtractConfig(backend="openai", model="m", concurrency=1,
+                                                            timeout_s=5, retries=0, cache="/tmp/c.sqlite"))
+    assert settings_sha(base) != settings_sha(ExtractConfig(backend="openai", model="m", temperature=0.7))
+    assert settings_sha(RepairConfig()) == settings_sha(RepairConfig(device="cuda", batch_size=16))
+
+
+def test_every_model_stage_shares_one_model_settings_and_no_import_circle(repo):
+    import subprocess
+    import sys
+
+    from annotate.chat_models import ModelSettings
+    from annotate.extract import ExtractConfig
+    from annotate.repair import RepairConfig
+
+    assert issubclass(ExtractConfig, ModelSettings) and issubclass(RepairConfig, ModelSettings)
+    code = ("import sys, annotate.vlm; assert not {'annotate.vlm_openai', 'annotate.chat_models'} & set(sys.modules); "
+            "import annotate.vlm_openai, annotate.chat_models")
+    assert subprocess.run([sys.executable, "-c", code], cwd=repo).returncode == 0

@@ -42,11 +42,12 @@ def test_heuristic_fills_only_what_it_measures(privacy_out, tmp_path):
     for sample in after:
         record = sample.record
         assert check_sample(sample) == [] and "answer.txt" not in sample.members
-        assert record["extraction"] == {"outcome": "direct", "request_id": None, "index": None}
+        assert record["extraction"] == {"outcome": "heuristic", "request_id": None, "index": None, "image": None}
         assert record["provenance"][-1]["stage"] == "extract" and record["provenance"][-1]["model"] == "heuristic-v1"
         assert record["scene"]["time_of_day"] == "DAY" and record["scene"]["number"] == 0  # one shot, daylight
         assert record["description"] is None and record["objects"] == []
-        faces = [f["bbox"] for f in before[sample.key].record["privacy"]["faces"]]
+        faces = [f["bbox"] for f in before[sample.key].record["privacy"]["faces"]
+                 if f["origin"] == "keyframe" and f["score"] >= 0.5]
         assert len(record["people"]) <= len(faces)
         for person in record["people"]:
             assert person["face"]["bbox"] in faces and person["shot_type"] is not None
@@ -162,3 +163,95 @@ def test_stage_summaries_reach_the_card(privacy_out, tmp_path):
     assert stages == ["keyframes", "privacy", "extract"]
     card = (tmp_path / "ds" / "README.md").read_text()
     assert "| privacy | faces_on_keyframe |" in card and "| extract | people |" in card
+
+
+def faces_shard(folder, faces_by_frame: list[list[dict]], shots: list[int], name: str = "vid-000000",
+                colours: list[tuple[int, int, int]] | None = None) -> None:
+    """Frames of video ``vid`` whose privacy record holds the given faces; ``colours`` paints each frame."""
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    from builder.contract import blank
+    from builder.sample import Sample
+    from builder.shards import Quarantine, ShardWriter
+
+    with ShardWriter(folder, f"privacy-{name}", Quarantine(folder / "q.jsonl", "t"), single=True) as writer:
+        for k, (faces, shot) in enumerate(zip(faces_by_frame, shots)):
+            buffer = io.BytesIO()
+            Image.new("RGB", (160, 90), colours[k] if colours else (200, 180, 160)).save(buffer, format="JPEG")
+            jpg = buffer.getvalue()
+            record = blank("frame")
+            frame_index = int(name.split("-")[-1]) * 100 + k
+            record.update(video_id="vid", shot_index=shot, frame_index=frame_index, width=160, height=90,
+                          privacy={"faces": faces, "texts": [], "detectors": ["centerface@0.2"],
+                                   "audit": {"passed": True, "rounds": 0},
+                                   "temporal": {"status": "searched", "reason": None},
+                                   "jpg_sha256": hashlib.sha256(jpg).hexdigest()})
+            assert writer.write(Sample(f"vid_{shot:04d}_{frame_index:07d}", record, {"raw.jpg": jpg, "jpg": jpg}))
+
+
+def test_heuristic_invents_no_people(tmp_path):
+    """Only faces found on the keyframe itself, with a score of at least person_min_score, become people."""
+    neighbour = {"bbox": [10.0, 10.0, 40.0, 50.0], "score": 0.9, "origin": "neighbour"}
+    weak = {"bbox": [60.0, 10.0, 90.0, 50.0], "score": 0.3, "origin": "keyframe"}
+    strong = {"bbox": [100.0, 10.0, 130.0, 50.0], "score": 0.8, "origin": "keyframe"}
+    faces_shard(tmp_path / "in", [[neighbour], [weak], [strong, neighbour]], shots=[0, 1, 2])
+    run_stage(ExtractStage(ExtractConfig()), tmp_path / "in", tmp_path / "out", progress=False)
+    people = [[p["face"]["bbox"] for p in s.record["people"]] for s in frames(tmp_path / "out")]
+    assert people == [[], [], [strong["bbox"]]]
+    assert all(s.record["extraction"]["outcome"] == "heuristic" for s in frames(tmp_path / "out"))
+    run_stage(ExtractStage(ExtractConfig(person_min_score=0.2)), tmp_path / "in", tmp_path / "low", progress=False)
+    assert [len(s.record["people"]) for s in frames(tmp_path / "low")] == [0, 1, 1]
+
+
+def test_heuristic_scene_numbers_count_per_video_across_shards(tmp_path):
+    """One video in two shards: the scene count goes on in the second shard instead of starting again."""
+    dark, light = (20, 20, 90), (240, 230, 40)
+    faces_shard(tmp_path / "in", [[], []], shots=[0, 1], name="vid-000000", colours=[dark, light])
+    faces_shard(tmp_path / "in", [[], []], shots=[2, 3], name="vid-000001", colours=[dark, light])
+    run_stage(ExtractStage(ExtractConfig()), tmp_path / "in", tmp_path / "out", progress=False)
+    assert [s.record["scene"]["number"] for s in frames(tmp_path / "out")] == [0, 1, 2, 3]
+
+
+def test_a_heuristic_output_refuses_an_openai_rerun(privacy_out, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main([str(privacy_out), str(out), "--no-progress"]) == 0
+    with make_server([]) as server:
+        assert main([str(privacy_out), str(out), "--backend", "openai", "--endpoint", server.endpoint, "--model", "m",
+                     "--no-progress"]) == 2
+        assert not server.requests
+        err = capsys.readouterr().err
+        assert "backend: 'heuristic' -> 'openai'" in err and "--overwrite" in err
+        assert main([str(privacy_out), str(out), "--backend", "openai", "--endpoint", server.endpoint, "--model", "m",
+                     "--overwrite", "--no-progress"]) == 0
+        assert len(server.requests) == 5
+    assert {s.record["extraction"]["outcome"] for s in frames(out)} == {None}  # model answers, for repair
+
+
+def sent_images(request: dict) -> list[bytes]:
+    import base64
+
+    parts = request["messages"][-1]["content"]
+    return [base64.b64decode(p["image_url"]["url"].split(",", 1)[1]) for p in parts if p["type"] == "image_url"]
+
+
+def test_a_remote_endpoint_gets_pixelated_images_unless_told(privacy_out, tmp_path):
+    """An endpoint off this machine (a server in a network namespace of its own) sees the pixelated jpg; raw.jpg
+    goes there only with --send-raw-images. Loopback gets raw.jpg by default (the other tests)."""
+    from netns_server import remote_chat_server
+
+    by_key = {s.key: s for s in frames(privacy_out)}
+    with remote_chat_server(official_answer(1)) as server:
+        base = [str(privacy_out), "--backend", "openai", "--endpoint", server.endpoint, "--model", "m",
+                "--set", "retries=0", "--no-progress"]
+        assert main([base[0], str(tmp_path / "default"), *base[1:]]) == 0
+        sent = [image for request in server.requests() for image in sent_images(request)]
+        assert sorted(sent) == sorted(s.members["jpg"] for s in by_key.values())
+        assert not set(sent) & {s.members["raw.jpg"] for s in by_key.values()}
+        assert {s.record["extraction"]["image"] for s in frames(tmp_path / "default")} == {"pixelated"}
+        assert main([base[0], str(tmp_path / "raw"), *base[1:], "--send-raw-images"]) == 0
+        sent = [image for request in server.requests()[5:] for image in sent_images(request)]
+        assert sorted(sent) == sorted(s.members["raw.jpg"] for s in by_key.values())
+        assert {s.record["extraction"]["image"] for s in frames(tmp_path / "raw")} == {"raw"}

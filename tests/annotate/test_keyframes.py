@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -13,11 +14,13 @@ import time
 import av
 import numpy as np
 import pytest
-from videos import read_frames, write_video
+from PIL import Image
+from videos import SEGMENTS, frame_times, read_frames, write_vfr_video, write_video
 
 from annotate.keyframes import FrameBuffer, KeyframesConfig, KeyframesStage, main, scaled_size
 from annotate.runner import run_stage
 from annotate.shots import ShotSpan
+from builder.contract import format_timestamp
 from builder.shards import iter_shard, shard_paths
 from builder.validation import check_sample
 
@@ -190,3 +193,83 @@ def test_scaled_size_never_upscales():
     assert scaled_size(1280, 720, 640) == (640, 360)
     assert scaled_size(160, 90, 1280) == (160, 90)
     assert scaled_size(720, 1280, 1000) == (562, 1000)
+
+
+def vfr_video(shared_data, path):
+    """Four real shots of 30 frames; in each, 15 frames 1/25 s apart then 15 frames 1/10 s apart (2.1 s).
+
+    Returns the encoded frames, their durations and each frame index's time decoded here with PyAV.
+    """
+    frames = [f for name in ("fence", "arches_medium_a", "window", "close_up_a")
+              for f in read_frames(shared_data / "transnetv2-test.mp4", SEGMENTS[name][0], SEGMENTS[name][0] + 29)]
+    durations = [0.04 if k % 30 < 15 else 0.1 for k in range(len(frames))]
+    write_vfr_video(path, frames, durations)
+    truth = frame_times(path)
+    assert truth == pytest.approx(np.cumsum([0.0, *durations[:-1]]).tolist(), abs=1e-6)  # really VFR
+    return frames, durations, truth
+
+
+def check_vfr_keyframes(out, frames, truth) -> list[dict]:
+    """Every keyframe's time is its frame index's decoded pts time; its image is that frame."""
+    found = samples(out)
+    records = [s.record for s in found]
+    assert records
+    for sample in found:
+        record, index = sample.record, sample.record["frame_index"]
+        assert record["time_s"] == pytest.approx(truth[index], abs=1e-6), index
+        assert record["timestamp"] == format_timestamp(truth[index])
+        image = np.asarray(Image.open(io.BytesIO(sample.members["raw.jpg"])).convert("RGB"), dtype=np.int16)
+        assert np.abs(image - frames[index]).mean() < 8, index  # the image is the frame at that index
+    # index / fps (the container's average rate, or the nominal 25) would put keyframes elsewhere
+    for rate in {records[0]["source"]["fps"], 25.0}:
+        assert max(abs(r["time_s"] - r["frame_index"] / rate) for r in records) > 0.2, rate
+    return records
+
+
+def test_variable_frame_rate_keyframe_times_come_from_timestamps(shared_data, tmp_path):
+    """Without the shot model (one shot, fast): keyframe times and their spacing follow the real timestamps."""
+    frames, durations, truth = vfr_video(shared_data, tmp_path / "vfr.mp4")
+    out = tmp_path / "out"
+    config = KeyframesConfig(shots_model="none", every_s=0.7)
+    summary = run_stage(KeyframesStage(config), tmp_path / "vfr.mp4", out, progress=False)
+    assert (summary.done, summary.failed, summary.quarantined) == (1, 0, 0)
+    shots = json.loads((out / "shots" / "vfr.json").read_text())
+    [shot] = shots["shots"]
+    assert (shot["start_frame"], shot["end_frame"], shot["start_s"]) == (0, 119, 0.0)
+    assert truth[-1] < shot["end_s"] <= truth[-1] + max(durations) + 1e-6
+    assert truth[-1] < shots["duration_s"] <= truth[-1] + max(durations) + 1e-6
+    records = check_vfr_keyframes(out, frames, truth)
+    # one keyframe per 0.7 s of real time (about 8.4 s: 12), not of 120 frames at 25 fps (4.8 s: 7)
+    assert len(records) == round(shot["end_s"] / 0.7) == 12
+    assert shot["keyframes"] == [r["frame_index"] for r in records]
+    for part, record in enumerate(records):  # each keyframe lies in its part of the real time line
+        length = shot["end_s"] / len(records)
+        assert part * length <= record["time_s"] < (part + 1) * length
+
+
+@pytest.mark.slow  # TransNetV2 on CPU: about 10-15 s on two cores, most of it loading and the first windows
+def test_variable_frame_rate_shots_follow_timestamps(shared_data, tmp_path):
+    """With TransNetV2 (four real shots): shot start_s/end_s are the decoded times of their boundary frames."""
+    frames, durations, truth = vfr_video(shared_data, tmp_path / "vfr.mp4")
+    out = tmp_path / "out"
+    summary = run_stage(KeyframesStage(KeyframesConfig(every_s=1.0)), tmp_path / "vfr.mp4", out, progress=False)
+    assert (summary.done, summary.failed, summary.quarantined) == (1, 0, 0)
+    shots = json.loads((out / "shots" / "vfr.json").read_text())
+    assert shots["num_frames"] == len(frames) == 120
+    spans = shots["shots"]
+    assert len(spans) == 4 and spans[0]["start_frame"] == 0 and spans[-1]["end_frame"] == 119
+    assert all(a["end_frame"] + 1 == b["start_frame"] for a, b in zip(spans, spans[1:]))
+    assert all(abs(s["start_frame"] - cut) <= 2 for s, cut in zip(spans, (0, 30, 60, 90)))
+    for shot in spans:
+        assert shot["start_s"] == pytest.approx(truth[shot["start_frame"]], abs=1e-6)
+        if shot["end_frame"] + 1 < len(truth):
+            assert shot["end_s"] == pytest.approx(truth[shot["end_frame"] + 1], abs=1e-6)
+    assert truth[-1] < spans[-1]["end_s"] <= truth[-1] + max(durations) + 1e-6
+    # one keyframe per second of real time: each shot lasts about 2.1 s (30 frames would be 1.2 s at 25 fps)
+    assert [len(s["keyframes"]) for s in spans] == [2, 2, 2, 2]
+    records = check_vfr_keyframes(out, frames, truth)
+    assert [r["frame_index"] for r in records] == [k for s in spans for k in s["keyframes"]]
+    for record in records:
+        shot = spans[record["shot_index"]]
+        assert shot["start_frame"] <= record["frame_index"] <= shot["end_frame"]
+        assert shot["start_s"] <= record["time_s"] < shot["end_s"]

@@ -3,12 +3,13 @@ and no unpixelated frame ever published."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 
 import numpy as np
 import pytest
-from factories import pair_record
+from factories import pair_record, shots_file_record
 from PIL import Image, ImageDraw, ImageFont
 from videos import read_frames, write_video
 
@@ -134,8 +135,7 @@ def blurred_keyframe_video(shared_data, folder):
     frames[10] = np.asarray(smeared)
     folder.mkdir()
     write_video(folder / "clip.mp4", frames)
-    shots = {"video_id": "clip", "path": "clip.mp4", "root": str(folder), "shots": [
-        {"index": 0, "start_frame": 0, "end_frame": 20, "start_s": 0.0, "end_s": 0.84, "keyframes": [10]}]}
+    shots = shots_file_record("clip", shots=1, frames_per_shot=21, width=160, height=90, root=str(folder))
     (folder / "keyframes" / "shots").mkdir(parents=True)
     (folder / "keyframes" / "shots" / "clip.json").write_text(json.dumps(shots))
     record = blank("frame")
@@ -163,12 +163,48 @@ def test_temporal_fail_safe_covers_a_face_missed_on_the_keyframe(shared_data, tm
     assert np.abs(before[face[1]:face[3], face[0]:face[2]].astype(int) - after[face[1]:face[3], face[0]:face[2]]).mean() > 1
 
 
-def test_missing_source_is_counted_and_the_stage_goes_on(shared_data, tmp_path):
+def test_missing_source_fails_closed_counted_and_strict_refuses(shared_data, tmp_path, capsys):
     keyframes = blurred_keyframe_video(shared_data, tmp_path / "v")
     (tmp_path / "v" / "clip.mp4").unlink()
     summary = run_stage(PrivacyStage(PrivacyConfig()), keyframes, tmp_path / "out", progress=False)
     assert summary.written == 1 and summary.failed == 0
-    assert json.loads((tmp_path / "out" / "privacy.stats.json").read_text())["counts"]["temporal_source_missing"] == 1
+    [sample] = [s for p in shard_paths(tmp_path / "out") for s in iter_shard(p)]
+    assert sample.record["privacy"]["temporal"] == {"status": "skipped", "reason": "source_missing"}
+    counts = json.loads((tmp_path / "out" / "privacy.stats.json").read_text())["counts"]
+    assert counts["frames_temporal_skipped"] == counts["frames_temporal_skipped_source_missing"] == 1
+    publish(tmp_path / "out", tmp_path / "ds", progress=False)
+    assert "1 frame(s) were pixelated without the temporal search" in (tmp_path / "ds" / "README.md").read_text()
+    # --strict: the task fails (and is retried once the source is back), nothing is written
+    assert main([str(keyframes), str(tmp_path / "strict"), "--strict", "--no-progress"]) == 1
+    assert not shard_paths(tmp_path / "strict")
+    assert "temporal fail-safe skipped (source_missing" in (tmp_path / "strict" / "quarantine.jsonl").read_text()
+
+
+def test_a_moved_source_folder_is_found_with_source_root(shared_data, tmp_path):
+    keyframes = blurred_keyframe_video(shared_data, tmp_path / "v")
+    (tmp_path / "moved").mkdir()
+    (tmp_path / "v" / "clip.mp4").rename(tmp_path / "moved" / "clip.mp4")  # the shots file still says v/
+    assert main([str(keyframes), str(tmp_path / "out"), "--set", f"source_root={tmp_path / 'moved'}",
+                 "--no-progress"]) == 0
+    [sample] = [s for p in shard_paths(tmp_path / "out") for s in iter_shard(p)]
+    privacy = sample.record["privacy"]
+    assert privacy["temporal"] == {"status": "searched", "reason": None}
+    assert [f["origin"] for f in privacy["faces"]] and {f["origin"] for f in privacy["faces"]} == {"neighbour"}
+
+
+def test_audit_escalates_until_the_face_is_gone(shared_data, tmp_path):
+    """A mosaic too fine to hide the face: the audit's rounds make it coarser, then flat, and the frame passes."""
+    [frame] = read_frames(shared_data / "transnetv2-test.mp4", 1750, 1750)
+    caption_shard(tmp_path / "in", Image.fromarray(frame))
+    config = PrivacyConfig(temporal_radius=0, face_blocks=200, audit_rounds=2, face_threshold=0.3)
+    run_stage(PrivacyStage(config), tmp_path / "in", tmp_path / "out", progress=False)
+    [sample] = [s for p in shard_paths(tmp_path / "out") for s in iter_shard(p) if s.kind == "frame"]
+    audit = sample.record["privacy"]["audit"]
+    assert audit["passed"] is True and audit["rounds"] >= 1
+    counts = json.loads((tmp_path / "out" / "privacy.stats.json").read_text())["counts"]
+    assert counts["frames_repixelated"] == 1 and counts[f"frames_passed_after_round_{audit['rounds']}"] == 1
+    assert not CenterFaceDetector(0.3, 320).detect(rgb(sample.members["jpg"]))  # what the audit checked
+    assert CenterFaceDetector(0.3, 320).detect(rgb(sample.members["raw.jpg"]))  # and there was a face
 
 
 def test_audit_failure_quarantines_the_frame(shared_data, tmp_path):
@@ -204,3 +240,37 @@ def test_frames_that_skipped_privacy_are_refused_everywhere(shared_data, tmp_pat
     assert "did not pass the privacy stage" in capsys.readouterr().out
     with pytest.raises(ValueError, match="did not pass the privacy stage"):
         list(SkyScript100M(config_name="frames", data_dir=str(tmp_path / "hand")).as_streaming_dataset(split="train"))
+
+
+def test_a_jpg_that_is_not_the_stages_image_is_refused_everywhere(shared_data, tmp_path, capsys):
+    """The record says "privacy passed" but the jpg was swapped for the raw image: the sha256 gives it away."""
+    [frame] = read_frames(shared_data / "bigbuckbunny.mp4", 0, 0, size=(320, 180))
+    caption_shard(tmp_path / "keyframes", Image.fromarray(frame))
+    assert main([str(tmp_path / "keyframes"), str(tmp_path / "privacy"), "--set", "temporal_radius=0",
+                 "--no-progress"]) == 0
+    samples = [s for p in shard_paths(tmp_path / "privacy") for s in iter_shard(p)]
+    publish(tmp_path / "privacy", tmp_path / "ds", progress=False)  # the honest output publishes
+    frame_sample = next(s for s in samples if s.kind == "frame")
+    assert frame_sample.record["privacy"]["jpg_sha256"] == hashlib.sha256(frame_sample.members["jpg"]).hexdigest()
+    frame_sample.members["jpg"] = frame_sample.members["raw.jpg"]  # same size, faces and text visible
+    with ShardWriter(tmp_path / "swapped", "privacy-clip", Quarantine(tmp_path / "q.jsonl", "t"),
+                     check=lambda sample: []) as writer:  # written past the writer's own check, as by hand
+        for sample in samples:
+            writer.write(sample)
+    with pytest.raises(PublishError, match="not the image the privacy stage wrote"):
+        publish(tmp_path / "swapped", tmp_path / "ds2", progress=False)
+    assert skyscript(["validate", str(tmp_path / "swapped")]) == 1
+    assert "sha256 differs" in capsys.readouterr().out
+    # a published folder whose jpg was swapped afterwards: validate and the builder class refuse it
+    config_dir = tmp_path / "ds" / "frames"
+    [published] = list(config_dir.glob("*.tar"))
+    rows = list(iter_shard(published))
+    rows[0].members["jpg"] = frame_sample.members["raw.jpg"]
+    published.unlink()
+    with ShardWriter(config_dir, "frames", Quarantine(tmp_path / "q2.jsonl", "t"), check=lambda sample: []) as writer:
+        for row in rows:
+            writer.write(row)
+    assert skyscript(["validate", str(tmp_path / "ds")]) == 1
+    assert "sha256 differs" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="not the image the privacy stage wrote"):
+        list(SkyScript100M(config_name="frames", data_dir=str(tmp_path / "ds")).as_streaming_dataset(split="train"))

@@ -95,14 +95,16 @@ def corpus_shard(folder, entries) -> None:
         for k, (name, answer, count, index, _) in enumerate(entries):
             record = blank("frame")
             record.update(video_id="corpus", shot_index=0, frame_index=k, width=32, height=18,
-                          extraction={"outcome": None, "request_id": f"{name}-req", "index": index})
+                          extraction={"outcome": None, "request_id": f"{name}-req", "index": index,
+                                          "image": "raw"})
             members = {"raw.jpg": jpeg_bytes(32, 18, seed=k), "answer.txt": answer.encode("utf-8")}
             assert writer.write(Sample(f"{k:03d}_{name}", record, members)), name
             for other in range(count):  # the other images of a multi-image request say how many there were
                 if other != index and name.startswith("array"):
                     twin = dict(record, frame_index=1000 + k * 10 + other,
-                                extraction={"outcome": None, "request_id": f"{name}-req", "index": other})
-                    writer.write(Sample(f"{k:03d}_{name}_twin{other}", twin, members))
+                                extraction={"outcome": None, "request_id": f"{name}-req", "index": other,
+                                            "image": "raw"})
+                    assert writer.write(Sample(f"{k:03d}_{name}_twin{other}", twin, members)), name
 
 
 def test_corpus_outcomes(tmp_path):
@@ -195,3 +197,36 @@ def test_transformers_llm_step_with_a_tiny_model(tiny_models, tmp_path):
     assert stage._cached_client.calls == 1
     counts = json.loads((tmp_path / "out" / "repair.stats.json").read_text())["counts"]
     assert counts["outcome_direct"] == 1 and counts["outcome_lost"] == 1 and counts["llm_requests"] == 1
+
+
+def test_an_unreachable_llm_fails_the_task_and_the_rerun_repairs(tmp_path):
+    """A ModelCallError is no loss: the task fails (nothing marked done, nothing lost), the answers the model did
+    give stay cached, and the next run retries only what is missing."""
+    entries = [("prose_one", "The image shows a restaurant at night.", 1, 0, None),
+               ("prose_two", "Two people argue in an office.", 1, 0, None), ("fine", G, 1, 0, None)]
+    corpus_shard(tmp_path / "in", entries)
+    down = {"office": True}
+
+    def table6(request: dict, attempt: int) -> Reply:
+        user = request["messages"][-1]["content"]
+        if "office" in user and down["office"]:
+            return Reply(status=503)
+        return Reply(json.dumps({"Scene Description": "restaurant" if "restaurant" in user else "office",
+                                 "people": []}))
+    with ChatServer(table6) as server:
+        args = [str(tmp_path / "in"), str(tmp_path / "out"), "--backend", "openai", "--endpoint", server.endpoint,
+                "--model", "m", "--set", "retries=1", "--no-progress"]
+        assert main(args) == 1
+        summary = json.loads((tmp_path / "out" / "repair.stats.json").read_text())
+        assert summary["failed"] == 1 and summary["counts"].get("outcome_lost", 0) == 0
+        assert not shard_paths(tmp_path / "out")
+        [line] = [json.loads(l) for l in (tmp_path / "out" / "quarantine.jsonl").read_text().splitlines()]
+        assert line["reason"] == "error" and "HTTP 503" in line["detail"]  # the task's failure, not a lost frame
+        asked = len(server.requests)
+        down["office"] = False
+        assert main(args) == 0
+        assert len(server.requests) == asked + 1  # only the request that failed: the other answer was cached
+        written = {s.key: s.record for p in shard_paths(tmp_path / "out") for s in iter_shard(p)}
+        assert [written[k]["extraction"]["outcome"] for k in sorted(written)] == \
+            ["repaired_llm", "repaired_llm", "direct"]
+        assert (tmp_path / "out" / "quarantine.jsonl").read_text() == ""

@@ -75,7 +75,7 @@ def test_truncated_shard_is_named(stage, capsys):
     shard = shard_paths(stage)[0]
     shard.write_bytes(shard.read_bytes()[:2000])
     code, out = run(capsys, str(stage))
-    assert code == 1 and f"{shard}: unreadable shard" in out or "truncated shard" in out
+    assert code == 1 and (f"{shard}: unreadable shard" in out or "truncated shard" in out)
     assert str(shard) in out
 
 

@@ -1,0 +1,178 @@
+"""The stage runner: resume that knows what produced a task's output, the per-video and per-shard task shapes,
+the shared frame loop, and shard names that do not grow along the chain."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Iterator
+
+import pytest
+from factories import frame_sample, pair_record
+
+from annotate.config import operational, settings_sha
+from annotate.runner import FrameStage, ResumeError, ShardStage, VideoStage, run_stage, stage_main
+from builder.sample import Sample
+from builder.shards import Quarantine, ShardWriter, iter_shard, shard_paths
+
+
+@dataclass
+class TagConfig:
+    word: str = "seen"
+    workers: int = operational(2)  # changes how, not what
+    shard_max_count: int = operational(1000)
+
+
+class TagMixin:
+    """Writes ``word`` and the frame's position in its task into ``description``."""
+
+    config_class = TagConfig
+
+    def begin(self, task, writer) -> None:
+        self.position = 0
+
+    def frames(self, batch, writer, quarantine) -> Iterator[Sample]:
+        for sample in batch:
+            record = dict(sample.record, description=f"{self.config.word} {self.position}")
+            self.position += 1
+            yield Sample(sample.key, record, sample.members)
+
+
+class TagVideos(TagMixin, FrameStage, VideoStage[TagConfig]):
+    name = "tagvideos"
+
+
+class TagShards(TagMixin, FrameStage, ShardStage[TagConfig]):
+    name = "tagshards"
+
+
+def write_input(folder, layout: dict[str, list[int]], stage: str = "privacy") -> None:
+    """Shards named ``{stage}-{name}.tar`` holding factory frames ``i`` (video ``vid{i % 3}``) and a pair."""
+    for name, indices in layout.items():
+        with ShardWriter(folder, f"{stage}-{name}", Quarantine(folder / "q.jsonl", "t"), single=True) as writer:
+            for i in indices:
+                assert writer.write(frame_sample(i))
+            assert writer.write(Sample(f"pair{name.replace('-', '')}", pair_record(len(indices))))
+
+
+def out_samples(folder) -> list[Sample]:
+    return [s for p in shard_paths(folder) for s in iter_shard(p)]
+
+
+def test_video_tasks_gather_a_video_from_every_shard_in_key_order(tmp_path):
+    # video vid0 is frames 0, 3, 6, 9: split over two shards and written out of order
+    write_input(tmp_path / "in", {"a-000000": [9, 1, 3], "a-000001": [6, 0, 4]})
+    summary = run_stage(TagVideos(TagConfig()), tmp_path / "in", tmp_path / "out", progress=False)
+    assert summary.tasks == 3 and summary.done == 3  # vid0, vid1, and the pairs (no video_id)
+    assert sorted(p.name for p in shard_paths(tmp_path / "out")) == [
+        "tagvideos-_no_video-000000.tar", "tagvideos-vid0-000000.tar", "tagvideos-vid1-000000.tar"]
+    vid0 = [s for s in iter_shard(tmp_path / "out" / "tagvideos-vid0-000000.tar")]
+    assert [s.record["frame_index"] for s in vid0] == [0, 3, 6, 9]  # every frame of the video, in key order
+    assert [s.record["description"] for s in vid0] == ["seen 0", "seen 1", "seen 2", "seen 3"]
+    pairs = [s for s in out_samples(tmp_path / "out") if s.kind == "pair"]
+    assert sorted(s.record["pair_id"] for s in pairs) == sorted([pair_record(3)["pair_id"]] * 2)
+    assert all(p.record == pair_record(3) for p in pairs)  # other kinds pass through unchanged
+
+
+def test_shard_tasks_keep_the_input_shard_names(tmp_path):
+    write_input(tmp_path / "in", {"ep01-000000": [0, 3], "ep01-000001": [6]}, stage="privacy")
+    run_stage(TagShards(TagConfig()), tmp_path / "in", tmp_path / "one", progress=False)
+    run_stage(TagShards(TagConfig(word="again")), tmp_path / "one", tmp_path / "two", progress=False)
+    assert sorted(p.name for p in shard_paths(tmp_path / "two")) == ["tagshards-ep01-000000.tar",
+                                                                       "tagshards-ep01-000001.tar"]
+    assert sorted(p.name for p in (tmp_path / "two" / "_tasks").glob("*.json")) == ["ep01-000000.json",
+                                                                                   "ep01-000001.json"]
+
+
+def test_resume_skips_the_same_work_and_refuses_other_settings(tmp_path, capsys):
+    write_input(tmp_path / "in", {"a-000000": [0, 1, 2]})
+    out = tmp_path / "out"
+    run_stage(TagVideos(TagConfig()), tmp_path / "in", out, progress=False)
+    markers = {p.name: p.read_text() for p in (out / "_tasks").glob("*.json")}
+    marker = json.loads((out / "_tasks" / "vid0.json").read_text())
+    assert marker["fingerprint"]["settings_sha"] == settings_sha(TagConfig())
+    assert marker["fingerprint"]["version"] == "1"
+    assert [i["name"] for i in marker["fingerprint"]["inputs"]] == ["privacy-a-000000.tar"]
+
+    # the same settings, code and input: every task is skipped, nothing is rewritten
+    run_stage(TagVideos(TagConfig(workers=7)), tmp_path / "in", out, progress=False)  # operational: same output
+    assert {p.name: p.read_text() for p in (out / "_tasks").glob("*.json")} == markers
+
+    # other settings: refused before any work, naming the setting, exit status 2 from the command
+    with pytest.raises(ResumeError, match=r"word: 'seen' -> 'other'"):
+        run_stage(TagVideos(TagConfig(word="other")), tmp_path / "in", out, progress=False)
+    assert stage_main(TagVideos, [str(tmp_path / "in"), str(out), "--set", "word=other", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "word: 'seen' -> 'other'" in err and "--overwrite" in err
+    assert [s.record["description"] for s in out_samples(out) if s.kind == "frame"][0] == "seen 0"
+
+    # --overwrite redoes them with the new settings
+    assert stage_main(TagVideos, [str(tmp_path / "in"), str(out), "--set", "word=other", "--overwrite",
+                                  "--no-progress"]) == 0
+    assert {s.record["description"].split()[0] for s in out_samples(out) if s.kind == "frame"} == {"other"}
+
+
+def test_resume_refuses_a_changed_or_vanished_input(tmp_path):
+    write_input(tmp_path / "in", {"a-000000": [0], "a-000001": [3]})
+    out = tmp_path / "out"
+    run_stage(TagShards(TagConfig()), tmp_path / "in", out, progress=False)
+    shard = tmp_path / "in" / "privacy-a-000001.tar"
+    later = shard.stat().st_mtime_ns + 5_000_000_000
+    os.utime(shard, ns=(later, later))  # the previous stage wrote it again
+    with pytest.raises(ResumeError, match=r"input privacy-a-000001.tar \(changed\)"):
+        run_stage(TagShards(TagConfig()), tmp_path / "in", out, progress=False)
+    run_stage(TagShards(TagConfig()), tmp_path / "in", out, progress=False, overwrite=True)
+    (tmp_path / "in" / "privacy-a-000000.tar").unlink()
+    with pytest.raises(ResumeError, match=r"1 task\(s\) no longer in the input \(a-000000\)"):
+        run_stage(TagShards(TagConfig()), tmp_path / "in", out, progress=False)
+    summary = run_stage(TagShards(TagConfig()), tmp_path / "in", out, progress=False, overwrite=True)
+    assert summary.tasks == 1 and [p.name for p in shard_paths(out)] == ["tagshards-a-000001.tar"]
+    assert not (out / "_tasks" / "a-000000.json").exists()
+
+
+def test_a_new_code_version_is_a_change(tmp_path):
+    write_input(tmp_path / "in", {"a-000000": [0]})
+    run_stage(TagShards(TagConfig()), tmp_path / "in", tmp_path / "out", progress=False)
+
+    class Newer(TagShards):
+        code_version = "2"
+
+    with pytest.raises(ResumeError, match="code/prompt version 1 -> 2"):
+        run_stage(Newer(TagConfig()), tmp_path / "in", tmp_path / "out", progress=False)
+
+
+def test_failed_tasks_are_retried_with_any_settings(tmp_path):
+    write_input(tmp_path / "in", {"a-000000": [0], "a-000001": [3]})
+
+    class Failing(TagShards):
+        def frames(self, batch, writer, quarantine):
+            if self.config.word == "boom":
+                raise RuntimeError("model unreachable")
+            return super().frames(batch, writer, quarantine)
+
+    summary = run_stage(Failing(TagConfig(word="boom")), tmp_path / "in", tmp_path / "out", progress=False)
+    assert summary.failed == 2 and not shard_paths(tmp_path / "out")
+    errors = [json.loads(l) for l in (tmp_path / "out" / "quarantine.jsonl").read_text().splitlines()]
+    assert [e["reason"] for e in errors] == ["error", "error"]
+    summary = run_stage(Failing(TagConfig()), tmp_path / "in", tmp_path / "out", progress=False)
+    assert summary.done == 2 and summary.failed == 0
+    assert (tmp_path / "out" / "quarantine.jsonl").read_text() == ""  # the old failures went with their tasks
+
+
+def test_a_video_task_knows_its_video_file(repo, tmp_path):
+    """The keyframes stage's tasks are video files: a rewritten video (size or mtime) is a changed input."""
+    import shutil
+
+    from annotate.keyframes import KeyframesConfig, KeyframesStage
+
+    video = tmp_path / "videos" / "clip.mp4"
+    video.parent.mkdir()
+    shutil.copyfile(repo / "samples" / "bigbuckbunny.mp4", video)
+    config = KeyframesConfig(shots_model="none", every_s=5)
+    run_stage(KeyframesStage(config), video.parent, tmp_path / "out", progress=False)
+    assert run_stage(KeyframesStage(config), video.parent, tmp_path / "out", progress=False).done == 1
+    later = video.stat().st_mtime_ns + 5_000_000_000
+    os.utime(video, ns=(later, later))
+    with pytest.raises(ResumeError, match=r"input clip.mp4 \(changed\)"):
+        run_stage(KeyframesStage(config), video.parent, tmp_path / "out", progress=False)
