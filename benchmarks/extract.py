@@ -30,7 +30,7 @@ from annotate.extract import ExtractConfig, ExtractStage  # noqa: E402
 from annotate.keyframes import KeyframesConfig, KeyframesStage  # noqa: E402
 from annotate.privacy import PrivacyConfig, PrivacyStage  # noqa: E402
 from annotate.repair import RepairConfig, RepairStage  # noqa: E402
-from annotate.runner import Task, run_stage  # noqa: E402
+from annotate.runner import run_stage  # noqa: E402
 from annotate.vlm import ChatRequest, GenerationSettings  # noqa: E402
 from annotate.vlm_openai import OpenAIClient  # noqa: E402
 from builder.contract import blank  # noqa: E402
@@ -38,10 +38,12 @@ from builder.sample import Sample  # noqa: E402
 from builder.shards import Quarantine, ShardWriter, iter_shard, shard_paths  # noqa: E402
 
 
-def timed_task(stage, shard: Path, out: Path) -> float:
+def timed_task(stage, folder: Path, out: Path) -> float:
+    """Seconds for the stage's one task over ``folder`` (the previous stage's OUT), models already loaded."""
+    [task] = stage.tasks(folder)
     start = time.perf_counter()
     with ShardWriter(out, "bench", Quarantine(out / "q.jsonl", "bench")) as writer:
-        stage.run_task(Task("bench", shard, shard.name), writer, Quarantine(out / "q.jsonl", "bench"))
+        stage.run_task(task, writer, Quarantine(out / "q.jsonl", "bench"))
     return time.perf_counter() - start
 
 
@@ -53,7 +55,7 @@ def heuristic(work: Path) -> None:
     n = sum(1 for _ in iter_shard(shard))
     stage = ExtractStage(ExtractConfig())
     stage.setup("cpu")
-    seconds = min(timed_task(stage, shard, work / f"h{i}") for i in range(3))
+    seconds = min(timed_task(stage, work / "privacy", work / f"h{i}") for i in range(3))
     print(f"heuristic extract: {n / seconds:8.1f} frames/s ({n} 720p frames)")
 
 
@@ -77,13 +79,12 @@ def repair(work: Path, n: int) -> None:
         for k, text in enumerate(texts):
             record = blank("frame")
             record.update(video_id="bench", shot_index=0, frame_index=k, width=32, height=18,
-                          extraction={"outcome": None, "request_id": f"r{k}", "index": 0})
-            writer.write(Sample(f"bench_{k:07d}", record, {"raw.jpg": jpeg_bytes(32, 18, k % 7),
-                                                            "answer.txt": text.encode()}))
-    [shard] = shard_paths(folder)
+                          extraction={"outcome": None, "request_id": f"r{k}", "index": 0, "image": "raw"})
+            assert writer.write(Sample(f"bench_{k:07d}", record, {"raw.jpg": jpeg_bytes(32, 18, k % 7),
+                                                                   "answer.txt": text.encode()}))
     stage = RepairStage(RepairConfig())
     stage.setup("cpu")
-    seconds = min(timed_task(stage, shard, work / f"r{i}") for i in range(2))
+    seconds = min(timed_task(stage, folder, work / f"r{i}") for i in range(2))
     start = time.perf_counter()
     for text in texts:
         try:
