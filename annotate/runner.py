@@ -268,8 +268,9 @@ def _changes(old: dict, new: dict) -> list[str]:
         before = {i["name"]: i for i in old.get("inputs") or []}
         after = {i["name"]: i for i in new["inputs"]}
         names = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
-        changes.append("input " + ", ".join(f"{n} ({'new' if n not in before else 'gone' if n not in after else 'changed'})"
-                                            for n in names))
+        state = {n: "new" if n not in before else "gone" if n not in after else "changed" for n in names}
+        changes.append("input " + ", ".join(f"{n} ({state[n]})" for n in names[:3])
+                       + (f" and {len(names) - 3} more" if len(names) > 3 else ""))
     return changes
 
 

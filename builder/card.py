@@ -7,6 +7,7 @@ the prose comes from the ``dataset_card.md`` template, whose ``${...}`` placehol
 from __future__ import annotations
 
 import json
+import re
 import sysconfig
 from pathlib import Path
 from string import Template
@@ -137,7 +138,7 @@ def render_card(dataset_dir: str | Path) -> str:
         stage_counts_table="\n".join(stage_rows) if pipeline else "No stage summaries (`pipeline.json`) here.",
         **{f"fields_{config}": fields_table(KIND_OF_CONFIG[config]) for config in CONFIG_OF_KIND.values()},
     )
-    return f"---\n{header}---\n\n{body}"
+    return f"---\n{header}---\n\n" + re.sub(r"\n{3,}", "\n\n", body)  # no gap where a note is empty
 
 
 def write_card(dataset_dir: str | Path) -> Path:
