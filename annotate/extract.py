@@ -96,7 +96,8 @@ class ExtractStage(ChatModelStage, FrameStage, VideoStage[ExtractConfig]):
     def version(self) -> str:
         if self.config.backend == "heuristic":
             return f"{self.code_version}+{HEURISTIC}"
-        return f"{self.code_version}+prompt:{extraction_prompt(self.config.prompt_version, 1).sha}"
+        one, many = (extraction_prompt(self.config.prompt_version, n).sha for n in (1, 2))  # both format variants
+        return f"{self.code_version}+prompt:{one}+{many}"
 
     def setup(self, device) -> None:
         c = self.config
