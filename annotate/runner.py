@@ -147,7 +147,8 @@ class ShardStage(Stage[C]):
 
 
 class VideoStage(Stage[C]):
-    """One task per video: its samples from every input shard, in key order (one video in memory at a time)."""
+    """One task per video: its samples from every input shard, in key order (one video in memory at a time; a
+    shard holding several videos is read once per video, so the stages before keep one video per shard)."""
 
     def tasks(self, in_path: Path) -> list[Task]:
         holders: dict[str, list[Path]] = defaultdict(list)
