@@ -21,7 +21,7 @@ from builder.contract import CONFIG_OF_KIND, KIND_OF_CONFIG, SCHEMA_VERSION
 from builder.features import row_features
 from builder.sample import PUBLISHED_MEMBERS
 from builder.shards import iter_shard
-from builder.validation import privacy_problems
+from builder.validation import image_hash_problems, privacy_problems
 
 _DESCRIPTION = (
     "SkyScript-100M: short-drama keyframes with key information, refined shooting scripts, highlight curves "
@@ -76,7 +76,7 @@ class SkyScript100M(datasets.GeneratorBasedBuilder):
                 missing = [m for m in members if m not in sample.members]
                 if missing:
                     raise ValueError(f"{shard}: sample {sample.key!r} lacks member(s) {missing}")
-                for problem in privacy_problems(sample):
+                for problem in privacy_problems(sample) or image_hash_problems(sample):
                     raise ValueError(f"{shard}: {problem}")
                 row: dict[str, Any] = {"__key__": sample.key, "__url__": shard}
                 for member in members:

@@ -125,7 +125,7 @@ class ExtractStage(ChatModelStage, FrameStage, VideoStage[ExtractConfig]):
     def frames(self, batch: list[Sample], writer: ShardWriter, quarantine: Quarantine) -> Iterator[Sample]:
         writer.count("frames", len(batch))
         if self.client is None:
-            return map(lambda s: self.heuristic(s, writer), batch)
+            return (self.heuristic(s, writer) for s in batch)
         return iter(self.ask(batch, writer))
 
     # ---- heuristic ---------------------------------------------------------------------------------------

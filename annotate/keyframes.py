@@ -145,7 +145,8 @@ class KeyframesStage(Stage[KeyframesConfig]):
         self.limits = self.config.limits()
 
     def tasks(self, in_path: Path) -> list[Task]:
-        return [Task(v.video_id, v, v.relative, (file_identity(v.path, v.relative),)) for v in discover_videos(in_path)]
+        return [Task(v.video_id, v, v.relative, (file_identity(v.path, v.relative),))
+                for v in discover_videos(in_path)]
 
     # ---- choosing ----------------------------------------------------------------------------------------
 
@@ -297,7 +298,8 @@ class KeyframesStage(Stage[KeyframesConfig]):
             quarantine.add(video.video_id, "partial", detail + "; the frames before the failure were kept",
                            source=video.relative)
         write_shots_file(writer.folder, {
-            "schema_version": SCHEMA_VERSION, "video_id": video.video_id, "path": video.relative, "root": str(video.root), "fps": run.info.fps,
+            "schema_version": SCHEMA_VERSION, "video_id": video.video_id, "path": video.relative,
+            "root": str(video.root), "fps": run.info.fps,
             "num_frames": len(run.times), "duration_s": round(run.times[-1] + self.frame_s(run), 6),
             "width": run.info.width, "height": run.info.height, "partial": partial,
             "error": (error.detail if error else None), "shots_model": self.config.shots_model,

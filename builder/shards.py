@@ -250,11 +250,12 @@ class ShardWriter:
         self._stats.written += 1
         self._stats.bytes += size
         self._stats.kinds[sample.kind] += 1
-        self._stats.videos[video_of(sample)] += 1
+        video = video_of(sample)
+        self._stats.videos[video] += 1
         self.totals.written += 1
         self.totals.bytes += size
         self.totals.kinds[sample.kind] += 1
-        self.totals.videos[video_of(sample)] += 1
+        self.totals.videos[video] += 1
         full = self._stats.written >= self.max_count or self._stats.bytes >= self.max_bytes
         if full and not self.single:
             self._finish()
