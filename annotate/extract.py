@@ -37,16 +37,13 @@ from annotate.chat_models import MODEL_BACKENDS, ChatModelStage, ModelSettings, 
 from annotate.config import operational
 from annotate.errors import ModelError
 from annotate.prompt import extraction_prompt
+from annotate.people import keyframe_faces, person_from_face
 from annotate.runner import FrameStage, Task, VideoStage, stage_main
 from annotate.vlm import ChatRequest, ModelCallError
-from builder.contract import blank
 from builder.sample import Sample
 from builder.shards import Quarantine, ShardWriter
 
 HEURISTIC = "heuristic-v1"
-#: Table 3's shot types from the face's height as a share of the frame's height (lower bounds)
-SHOT_BY_FACE_HEIGHT = (("extreme_close_up", 0.75), ("close_up", 0.35), ("medium", 0.15), ("full", 0.07),
-                       ("wide", 0.0))
 
 
 @dataclass
@@ -61,22 +58,6 @@ class ExtractConfig(ModelSettings):
     scene_change: float = 0.5  # heuristic: histogram distance (0..1) that starts a new scene
     night_max_brightness: float = 70.0  # heuristic: mean gray level at or below which a frame is NIGHT
     shard_max_count: int = operational(1000)
-
-
-def shot_type_of_face(face_height: float, frame_height: int) -> str:
-    """Table 3's shot type from how much of the frame's height a face takes."""
-    share = face_height / frame_height
-    return next(name for name, low in SHOT_BY_FACE_HEIGHT if share >= low)
-
-
-def _merge_boxes(boxes: list[list[float]]) -> list[list[float]]:
-    """Boxes of one face found several times (keyframe, neighbours) become one: the first of each overlap group."""
-    kept: list[list[float]] = []
-    for box in boxes:
-        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-        if not any(k[0] <= cx <= k[2] and k[1] <= cy <= k[3] for k in kept):
-            kept.append(box)
-    return kept
 
 
 def _histogram(image: Image.Image) -> np.ndarray:
@@ -144,17 +125,9 @@ class ExtractStage(ChatModelStage, FrameStage, VideoStage[ExtractConfig]):
         brightness = float(np.asarray(image.convert("L")).mean())
         record["scene"] = {"number": self.scene, "name": None, "int_ext": None,
                            "time_of_day": "NIGHT" if brightness <= self.config.night_max_brightness else "DAY"}
-        faces = (record.get("privacy") or {}).get("faces", [])
-        kept = [f["bbox"] for f in faces if f["origin"] == "keyframe"
-                and f["score"] is not None and f["score"] >= self.config.person_min_score]
-        writer.count("faces_not_people", len(faces) - len(kept))
-        people = []
-        for box in _merge_boxes(kept):
-            person = blank("frame", "person")
-            person["shot_type"] = shot_type_of_face(box[3] - box[1], record["height"])
-            person["face"] = {"bbox": box, "age": None, "gender": None, "emotion": None, "race": None,
-                              "source": "privacy-stage face detector"}
-            people.append(person)
+        faces = keyframe_faces(record, self.config.person_min_score)
+        writer.count("faces_not_people", len((record.get("privacy") or {}).get("faces", [])) - len(faces))
+        people = [person_from_face(box, record["height"], "privacy-stage face detector") for box in faces]
         record["people"] = people
         record["extraction"] = {"outcome": "heuristic", "request_id": None, "index": None, "image": None}
         record["provenance"] = [*record.get("provenance", []), self.provenance(model=HEURISTIC)]

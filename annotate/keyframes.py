@@ -31,7 +31,7 @@ from annotate.video import Video, VideoError, VideoInfo
 from builder.contract import SCHEMA_VERSION, blank, format_timestamp
 from builder.sample import Sample
 from builder.shards import Quarantine, ShardWriter
-from builder.shots_file import write_shots_file
+from builder.video_files import SHOTS_FILE
 
 @dataclass
 class KeyframesConfig:
@@ -130,6 +130,7 @@ class KeyframesStage(Stage[KeyframesConfig]):
 
     name = "keyframes"
     config_class = KeyframesConfig
+    writes = (SHOTS_FILE,)
 
     def setup(self, device) -> None:
         if self.config.every_s <= 0:
@@ -297,7 +298,7 @@ class KeyframesStage(Stage[KeyframesConfig]):
             detail = error.detail if error else f"decoded {len(run.times)} of {expected} frames"
             quarantine.add(video.video_id, "partial", detail + "; the frames before the failure were kept",
                            source=video.relative)
-        write_shots_file(writer.folder, {
+        SHOTS_FILE.write(writer.folder, {
             "schema_version": SCHEMA_VERSION, "video_id": video.video_id, "path": video.relative,
             "root": str(video.root), "fps": run.info.fps,
             "num_frames": len(run.times), "duration_s": round(run.times[-1] + self.frame_s(run), 6),

@@ -37,7 +37,7 @@ from builder.contract import Box
 from builder.errors import SkyscriptError
 from builder.sample import Sample
 from builder.shards import Quarantine, ShardWriter
-from builder.shots_file import read_shots_file, shots_file
+from builder.video_files import SHOTS_FILE
 
 
 @dataclass
@@ -126,8 +126,7 @@ class PrivacyStage(FrameStage, VideoStage[PrivacyConfig]):
     def begin(self, task: Task, writer: ShardWriter) -> None:
         """The video's shots (bounds of each shot) and its decoder, opened at its first keyframe."""
         self.video_id, self.stage_dir = task.name, Path(task.payload[0]).parent
-        path = shots_file(self.stage_dir, task.name)
-        self.shots = read_shots_file(path) if path.exists() else None
+        self.shots = SHOTS_FILE.find(self.stage_dir, task.name)
         self.bounds = {s["index"]: (s["start_frame"], s["end_frame"]) for s in (self.shots or {}).get("shots", [])}
         self.reader: Neighbours | None = None
         self.skipped: str | None = None  # why the temporal search cannot run for the rest of this video

@@ -49,7 +49,7 @@ from builder.errors import SkyscriptError, UsageError
 from builder.sample import Sample
 from builder.shards import (STATS_SUFFIX, Quarantine, ShardWriter, iter_shard, merge_quarantine, shard_paths,
                             stage_summaries, stats_path, video_of, write_json_atomic)
-from builder.shots_file import SHOTS
+from builder.video_files import VIDEO_FILES, VideoFile
 
 C = TypeVar("C")
 TASKS = "_tasks"
@@ -105,6 +105,7 @@ class Stage(ABC, Generic[C]):
     config_class: type
     code_version: str = "1"
     single_shard: bool = False  # one output shard per task, named after the task (ShardStage)
+    writes: tuple[VideoFile, ...] = ()  # per-video files this stage writes (named after the task) instead of carrying
 
     def __init__(self, config: C, strict: bool = False) -> None:
         self.config = config
@@ -225,15 +226,16 @@ class FrameStage(Stage[C]):
             self.end()
 
 
-def carry_metadata(in_path: Path, out: Path) -> list[Path]:
-    """The previous stages' shots files and summaries travel on, for the stages and the card after them;
-    returns the summaries carried."""
+def carry_metadata(in_path: Path, out: Path, own: tuple[VideoFile, ...] = ()) -> list[Path]:
+    """The previous stages' per-video files (shots, characters; not the kinds in ``own``, which this stage
+    writes) and summaries travel on, for the stages and the card after them; returns the summaries carried."""
     if not in_path.is_dir():
         return []
-    if (in_path / SHOTS).is_dir():
-        (out / SHOTS).mkdir(exist_ok=True)
-        for source in (in_path / SHOTS).glob("*.json"):
-            shutil.copyfile(source, out / SHOTS / source.name)
+    for kind in VIDEO_FILES:
+        if kind not in own and (in_path / kind.folder).is_dir():
+            (out / kind.folder).mkdir(exist_ok=True)
+            for source in (in_path / kind.folder).glob("*.json"):
+                shutil.copyfile(source, out / kind.folder / source.name)
     carried = stage_summaries(in_path)
     for source in carried:
         shutil.copyfile(source, out / source.name)
@@ -245,7 +247,8 @@ def task_files(out: Path, stage: Stage, task: str) -> list[Path]:
     number = "" if stage.single_shard else r"-\d{6}"
     pattern = re.compile(rf"^{re.escape(stage.name)}-{re.escape(task)}{number}(\.tar|{re.escape(STATS_SUFFIX)})"
                          r"(\.tmp)?$")
-    return [p for p in out.iterdir() if pattern.match(p.name)]
+    return [p for p in out.iterdir() if pattern.match(p.name)] + [
+        path for kind in stage.writes if (path := kind.path(out, task)).exists()]
 
 
 def fingerprint(stage: Stage, task: Task) -> dict[str, Any]:
@@ -381,7 +384,7 @@ def run_stage(stage: Stage, in_path: str | Path, out: str | Path, progress: bool
         summary.quarantined += marker["quarantined"]
         summary.counts.update(marker["counts"])
     if state.is_main_process:
-        before = carry_metadata(Path(in_path), out)
+        before = carry_metadata(Path(in_path), out, stage.writes)
         merge_quarantine([out / TASKS / f"{t.name}.quarantine.jsonl" for t in tasks], out / "quarantine.jsonl")
         write_json_atomic(out / f"{stage.name}.stats.json", {
             "stage": stage.name, "position": len(before), "tasks": summary.tasks, "done": summary.done,

@@ -18,7 +18,7 @@ from PIL import Image
 
 from builder.contract import format_timestamp
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 _SHOT_TYPES = ("wide", "full", "medium", "close_up", "extreme_close_up")
 _SCENES = (
@@ -106,7 +106,8 @@ def person_record(rng: random.Random, index: int, width: int, height: int) -> di
                  for dx, dy in _KEYPOINTS]
     depth = round(rng.uniform(0.8, 8.0), 2)
     return {
-        "person_id": f"char{index % len(_CHARACTERS)}",
+        "person_id": f"C{index % len(_CHARACTERS) + 1:02d}",
+        "name": _CHARACTERS[index % len(_CHARACTERS)][0],
         "age": age,
         "gender": gender,
         "looks": looks,
@@ -130,6 +131,16 @@ def person_record(rng: random.Random, index: int, width: int, height: int) -> di
             "emotion": rng.choice(("happy", "sad", "angry", "neutral", "surprise", "fear")),
             "race": rng.choice(("asian", "white", "latino hispanic")),
             "source": "deepface-0.0.103/opencv",
+            "probabilities": {"age": round(rng.uniform(0.2, 0.9), 3), "gender": round(rng.uniform(0.5, 1), 3),
+                              "emotion": round(rng.uniform(0.3, 1), 3)},
+            "vad": {"valence": round(rng.uniform(1, 9), 2), "arousal": round(rng.uniform(1, 9), 2),
+                    "dominance": round(rng.uniform(1, 9), 2)},
+        },
+        "calibration": {
+            "decisions": [{"attribute": "gender", "extraction": gender, "face": gender, "adopted": "face",
+                           "reason": "agree"}],
+            "tta": None,
+            "vad_source": "extraction",
         },
         "depth_m": depth,
         "pose": {"keypoints": keypoints, "posture": rng.choice(("standing", "sitting", "leaning forward"))},
@@ -303,6 +314,19 @@ def shots_file_record(video_id: str = "vid", shots: int = 2, frames_per_shot: in
             "width": width, "height": height, "partial": False, "error": None, "shots_model": "transnetv2",
             "thresholds": {"hard": 0.5, "gradual": 0.3, "gradual_min_frames": 5}, "shots": spans}
 
+
+
+def characters_file_record(video_id: str = "vid", characters: int = 2) -> dict[str, Any]:
+    """A valid character file (``schema/characters.schema.json``): each character seen once, in its own shot."""
+    chars = [{"id": f"C{k + 1:02d}", "name": f"C{k + 1:02d}", "name_source": "id", "frames": 1, "shots": [k],
+              "first_s": float(k), "last_s": float(k), "screen_time_s": 1.0,
+              "appearances": [{"key": f"{video_id}_{k:04d}_{k * 25:07d}", "frame_index": k * 25, "time_s": float(k),
+                               "shot_index": k, "bbox": [10.0, 5.0, 30.0, 30.0]}]} for k in range(characters)]
+    return {"schema_version": SCHEMA_VERSION, "video_id": video_id,
+            "method": {"embedding": "dlib_face_recognition_resnet_model_v1", "clustering": "test", "threshold": 0.6,
+                       "track_iou": 0.2, "min_face_px": 20, "min_face_score": 0.5},
+            "faces": {"detected": characters, "embedded": characters, "too_small": 0, "unaligned": 0},
+            "characters": chars}
 
 #: kind -> factory(i)
 FACTORIES = {

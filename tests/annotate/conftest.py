@@ -31,3 +31,14 @@ def music_privacy(music_keyframes):
     out = music_keyframes.parent / "privacy"
     run_stage(PrivacyStage(PrivacyConfig()), music_keyframes, out, progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def music_calibrate(music_privacy):
+    """The calibrate stage on those frames (no extraction before it: every face becomes a person), without TTA
+    (``test_calibrate.py`` runs TTA on its own frames): about 30 s."""
+    from annotate.calibrate import CalibrateConfig, CalibrateStage
+
+    out = music_privacy.parent / "calibrate"
+    run_stage(CalibrateStage(CalibrateConfig(tta=False)), music_privacy, out, progress=False)
+    return out

@@ -7,7 +7,7 @@ import json
 import pytest
 from chat_server import ChatServer, Reply, official_answer
 
-from annotate.extract import ExtractConfig, ExtractStage, main, shot_type_of_face
+from annotate.extract import ExtractConfig, ExtractStage, main
 from annotate.keyframes import KeyframesConfig, KeyframesStage
 from annotate.privacy import PrivacyConfig, PrivacyStage
 from annotate.runner import run_stage
@@ -27,11 +27,6 @@ def privacy_out(repo, tmp_path_factory):
 
 def frames(folder) -> list:
     return [s for p in shard_paths(folder) for s in iter_shard(p) if s.kind == "frame"]
-
-
-def test_shot_type_from_face_height():
-    assert [shot_type_of_face(h, 100) for h in (90, 50, 20, 10, 3)] == \
-           ["extreme_close_up", "close_up", "medium", "full", "wide"]
 
 
 def test_heuristic_fills_only_what_it_measures(privacy_out, tmp_path):
