@@ -26,7 +26,8 @@ demo: $(STAMP)
 	$(BIN)/skyscript privacy $(DEMO_OUT)/keyframes $(DEMO_OUT)/privacy --no-progress
 	$(BIN)/skyscript extract $(DEMO_OUT)/privacy $(DEMO_OUT)/extract --backend heuristic --no-progress
 	$(BIN)/skyscript repair $(DEMO_OUT)/extract $(DEMO_OUT)/repair --no-progress
-	$(BIN)/skyscript publish $(DEMO_OUT)/repair skyscript-100m
+	$(BIN)/skyscript calibrate $(DEMO_OUT)/repair $(DEMO_OUT)/calibrate --no-progress
+	$(BIN)/skyscript publish $(DEMO_OUT)/calibrate skyscript-100m
 	$(BIN)/skyscript validate skyscript-100m
 	$(BIN)/skyscript show skyscript-100m
 

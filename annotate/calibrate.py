@@ -123,33 +123,28 @@ class CalibrateStage(VideoStage[CalibrateConfig]):
     # ---- one video -------------------------------------------------------------------------------------------
 
     def run_task(self, task: Task, writer: ShardWriter, quarantine: Quarantine) -> None:
-        samples = list(self.samples(task))
-        stage_dir = Path(task.payload[0]).parent
+        """Every frame's people calibrated, then the video's characters; frames are written once their people
+        have their ids (one video's samples are held in memory)."""
         sightings: list[Sighting] = []
         embeddings: list[np.ndarray] = []
         holders: list[dict] = []  # the person record of each sighting
         faces = {"detected": 0, "embedded": 0, "too_small": 0, "unaligned": 0}
-        out: list[Sample] = []
-        for sample in samples:
-            if sample.kind != "frame":
-                out.append(sample)
-                continue
-            out.append(self.frame(sample, writer, faces, sightings, embeddings, holders))
-        ids = characters_of(sightings, np.stack(embeddings) if embeddings else np.zeros((0, 128)),
-                            self.config.track_iou, self.config.cluster_threshold)
-        for person, character in zip(holders, ids):
-            person["person_id"] = character
-        writer.count("characters", len(set(ids)))
-        writer.count("same_frame_merges", same_frame_merges(sightings, ids))
+        out = [self.frame(s, writer, faces, sightings, embeddings, holders) if s.kind == "frame" else s
+               for s in self.samples(task)]
+        if task.name != NO_VIDEO:  # the samples that belong to no video (no frames): no characters, no file
+            ids = characters_of(sightings, np.stack(embeddings) if embeddings else np.zeros((0, 128)),
+                                self.config.track_iou, self.config.cluster_threshold)
+            for person, character in zip(holders, ids):
+                person["person_id"] = character
+            writer.count("characters", len(set(ids)))
+            writer.count("same_frame_merges", same_frame_merges(sightings, ids))
+            c = self.config
+            method = {"embedding": self.embedder.name, "clustering": CLUSTERING, "threshold": c.cluster_threshold,
+                      "track_iou": c.track_iou, "min_face_px": c.min_face_px, "min_face_score": c.min_face_score}
+            shots = SHOTS_FILE.find(Path(task.payload[0]).parent, task.name)
+            CHARACTERS_FILE.write(writer.folder, character_file(task.name, method, faces, sightings, ids, shots))
         for sample in out:
             writer.write(sample)
-        if task.name != NO_VIDEO:
-            method = {"embedding": self.embedder.name, "clustering": CLUSTERING,
-                      "threshold": self.config.cluster_threshold, "track_iou": self.config.track_iou,
-                      "min_face_px": self.config.min_face_px,
-                      "min_face_score": self.config.min_face_score}
-            CHARACTERS_FILE.write(writer.folder, character_file(task.name, method, faces, sightings, ids,
-                                                                SHOTS_FILE.find(stage_dir, task.name)))
 
     def frame(self, sample: Sample, writer: ShardWriter, faces: dict, sightings: list[Sighting],
               embeddings: list[np.ndarray], holders: list[dict]) -> Sample:

@@ -114,6 +114,26 @@ def build_notes(pipeline: list[dict[str, Any]]) -> str:
     return "\n\n".join(notes)
 
 
+def faces_summary(pipeline: list[dict[str, Any]]) -> str:
+    """The calibrate stage's characters, conflicts and decisions, from its summary."""
+    calibrate = next((s for s in pipeline if s["stage"] == "calibrate"), None)
+    if calibrate is None:
+        return ("The calibrate stage did not run for this build: people carry no character ids and no face "
+                "attributes.")
+    c = calibrate.get("counts", {})
+    attributes = ("age", "gender", "emotion")
+
+    def per_attribute(prefix: str) -> str:
+        return ", ".join(f"{a} {c.get(prefix + a, 0):,}" for a in attributes)
+
+    return (f"{c.get('characters', 0):,} character(s) in {calibrate['tasks']:,} video(s), from {c.get('faces', 0):,} "
+            f"face(s) on keyframes. Face model against extraction: conflicts {per_attribute('conflicts_')}; "
+            f"test-time augmentation ran {c.get('tta_runs', 0):,} time(s); the face's value was adopted for "
+            f"{per_attribute('adopted_face_')}, the extraction's kept for {per_attribute('adopted_extraction_')}. "
+            f"V/A/D from the face for {c.get('vad_from_face', 0):,} person(s), from the extraction for "
+            f"{c.get('vad_from_extraction', 0):,}.")
+
+
 def render_card(dataset_dir: str | Path) -> str:
     """The full ``README.md`` text of a dataset folder."""
     dataset_dir = Path(dataset_dir)
@@ -135,6 +155,7 @@ def render_card(dataset_dir: str | Path) -> str:
     body = Template(template_path().read_text(encoding="utf-8")).substitute(
         counts_table="\n".join(count_rows),
         build_notes=build_notes(pipeline),
+        faces_summary=faces_summary(pipeline),
         stage_counts_table="\n".join(stage_rows) if pipeline else "No stage summaries (`pipeline.json`) here.",
         **{f"fields_{config}": fields_table(KIND_OF_CONFIG[config]) for config in CONFIG_OF_KIND.values()},
     )

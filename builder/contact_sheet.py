@@ -9,7 +9,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from builder.shards import iter_shard, shard_paths
-from builder.shots_file import read_shots_file
+from builder.video_files import SHOTS_FILE
 
 TILE_WIDTH = 320
 COLUMNS = 5
@@ -32,7 +32,7 @@ def keyframes_of(stage_dir: Path, video_id: str) -> list[tuple[dict, bytes]]:
 def render(shots_file: str | Path, output: str | Path | None = None) -> Path:
     """Draw the sheet beside the shots file (``<video_id>.png``) unless ``output`` is given."""
     shots_file = Path(shots_file)
-    shots = read_shots_file(shots_file)
+    shots = SHOTS_FILE.read(shots_file)
     stage_dir = shots_file.parent.parent
     frames = keyframes_of(stage_dir, shots["video_id"])
     if not frames:

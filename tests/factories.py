@@ -139,7 +139,8 @@ def person_record(rng: random.Random, index: int, width: int, height: int) -> di
         "calibration": {
             "decisions": [{"attribute": "gender", "extraction": gender, "face": gender, "adopted": "face",
                            "reason": "agree"}],
-            "tta": None,
+            "tta": {"augmentations": 10, "agreed": {"age": rng.randint(5, 10), "gender": rng.randint(5, 10),
+                                                    "emotion": rng.randint(5, 10)}},
             "vad_source": "extraction",
         },
         "depth_m": depth,

@@ -14,6 +14,7 @@ import pytest
 from annotate.calibrate import CalibrateConfig, CalibrateStage, main, match_people
 from annotate.runner import run_stage
 from builder.contract import blank
+from builder.publish import publish
 from builder.sample import Sample
 from builder.shards import Quarantine, ShardWriter, iter_shard, shard_paths
 from builder.validation import check_sample
@@ -88,7 +89,8 @@ def test_every_face_has_attributes_with_probabilities(repo, music_calibrate):
     assert correct[True] / sum(correct.values()) >= 0.8  # measured 0.847 without TTA on these 160x90 frames
 
 
-def test_frames_without_faces_pass_unchanged_and_nothing_from_a_face_is_written(music_privacy, music_calibrate):
+def test_frames_without_faces_pass_unchanged_and_nothing_from_a_face_is_published(music_privacy, music_calibrate,
+                                                                                   tmp_path):
     before = {s.key: s for s in samples(music_privacy)}
     after = samples(music_calibrate)
     assert [s.key for s in after] == sorted(before)
@@ -119,6 +121,11 @@ def test_frames_without_faces_pass_unchanged_and_nothing_from_a_face_is_written(
 
     written = [s.record for s in after] + [json.loads(p.read_text()) for p in music_calibrate.rglob("*.json")]
     assert max(longest_number_list(r) for r in written) < 128  # no embedding anywhere
+
+    publish(music_calibrate, tmp_path / "skyscript-100m", progress=False)
+    published = samples(tmp_path / "skyscript-100m" / "frames")
+    assert len(published) == len(after) and all(set(s.members) == {"json", "jpg"} for s in published)
+    assert not (tmp_path / "skyscript-100m" / "characters").exists()
 
 
 def big_faces(music_privacy, count: int) -> list[Sample]:

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import pytest
-from factories import frame_sample, pair_record
+from factories import characters_file_record, frame_sample, pair_record, shots_file_record
 
 from annotate.config import operational, settings_sha
 from annotate.runner import FrameStage, ResumeError, ShardStage, VideoStage, run_stage, stage_main
 from builder.sample import Sample
 from builder.shards import Quarantine, ShardWriter, iter_shard, shard_paths
+from builder.video_files import CHARACTERS_FILE, SHOTS_FILE
 
 
 @dataclass
@@ -176,3 +177,34 @@ def test_a_video_task_knows_its_video_file(repo, tmp_path):
     os.utime(video, ns=(later, later))
     with pytest.raises(ResumeError, match=r"input clip.mp4 \(changed\)"):
         run_stage(KeyframesStage(config), video.parent, tmp_path / "out", progress=False)
+
+
+class CharacterVideos(TagMixin, FrameStage, VideoStage[TagConfig]):
+    """Writes a character file per video, as the calibrate stage does."""
+
+    name = "charactervideos"
+    writes = (CHARACTERS_FILE,)
+
+    def begin(self, task, writer) -> None:
+        super().begin(task, writer)
+        if task.name.startswith("vid"):
+            CHARACTERS_FILE.write(writer.folder, characters_file_record(task.name, characters=3))
+
+
+def test_per_video_files_are_carried_and_a_stage_keeps_its_own(tmp_path):
+    write_input(tmp_path / "in", {"a-000000": [0, 1, 2]})
+    SHOTS_FILE.write(tmp_path / "in", shots_file_record("vid0"))
+    CHARACTERS_FILE.write(tmp_path / "in", characters_file_record("vid0", characters=1))  # an older run's
+    CHARACTERS_FILE.write(tmp_path / "in", characters_file_record("gone", characters=1))
+    run_stage(CharacterVideos(TagConfig()), tmp_path / "in", tmp_path / "mid", progress=False)
+    assert SHOTS_FILE.find(tmp_path / "mid", "vid0") == shots_file_record("vid0")  # carried
+    assert len(CHARACTERS_FILE.find(tmp_path / "mid", "vid0")["characters"]) == 3  # its own, not the input's
+    assert CHARACTERS_FILE.find(tmp_path / "mid", "gone") is None
+    run_stage(TagVideos(TagConfig()), tmp_path / "mid", tmp_path / "next", progress=False)
+    assert len(CHARACTERS_FILE.find(tmp_path / "next", "vid0")["characters"]) == 3  # carried down the chain
+    assert SHOTS_FILE.find(tmp_path / "next", "vid0") is not None
+    # a redone task rewrites its file; a task whose video is gone takes its file with it
+    write_input(tmp_path / "in2", {"a-000000": [1]})
+    run_stage(CharacterVideos(TagConfig()), tmp_path / "in2", tmp_path / "mid", progress=False, overwrite=True)
+    assert CHARACTERS_FILE.find(tmp_path / "mid", "vid0") is None
+    assert CHARACTERS_FILE.find(tmp_path / "mid", "vid1") is not None

@@ -62,6 +62,21 @@ def test_body_counts_come_from_stats(folder):
     assert "| privacy | faces_on_keyframe | 17 |" in text and "| privacy | quarantined | 1 |" in text
 
 
+def test_characters_and_face_decisions_are_counted(folder):
+    assert "The calibrate stage did not run" in (folder / "README.md").read_text()
+    summary = {"stage": "calibrate", "position": 4, "tasks": 2, "done": 2, "failed": 0, "written": 9,
+               "quarantined": 0, "counts": {"characters": 5, "faces": 31, "conflicts_gender": 3, "tta_runs": 4,
+                                            "adopted_face_gender": 29, "adopted_extraction_gender": 2,
+                                            "vad_from_face": 20, "vad_from_extraction": 11}}
+    (folder / "pipeline.json").write_text(json.dumps([summary]))
+    assert main(["card", str(folder)]) == 0
+    text = (folder / "README.md").read_text()
+    assert "5 character(s) in 2 video(s), from 31 face(s)" in text
+    assert "conflicts age 0, gender 3, emotion 0" in text and "ran 4 time(s)" in text
+    assert "extraction's kept for age 0, gender 2, emotion 0" in text
+    assert "from the face for 20 person(s), from the extraction for 11" in text
+
+
 def test_missing_stats_is_an_error(folder):
     stats_path(folder / "pairs" / "pairs-000000.tar").unlink()
     with pytest.raises(FileNotFoundError, match="pairs-000000.tar"):
