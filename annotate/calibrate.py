@@ -13,9 +13,10 @@ One task per video, all its frames in key order (other samples pass through unch
    extraction are reconciled (``calibration.decisions``): both agree (the extraction's wording stays); they
    disagree, or the face model is unsure (gender or emotion probability below ``unsure_below``) where the
    extraction said nothing, and the face is read again over augmented crops (``annotate.tta``) whose pooled
-   answer is adopted when at least ``tta_min_agreement`` of the readings agree with it (else the extraction's
-   stays); the extraction gave nothing (the face's answer is adopted); or the extraction's words name no
-   class the face model knows (they stay). ``vad``: the extraction's when it gave one, else the face's.
+   answer is adopted when at least ``tta_min_agreement`` of the readings agree with it (else, and always
+   with ``tta`` off, the extraction's stays); the extraction gave nothing (the face's answer is adopted); or
+   the extraction's words name no class the face model knows (they stay). ``vad``: the extraction's when it
+   gave one, else the face's.
 4. **Characters** (``annotate.characters``): faces at least ``min_face_px`` high are embedded (dlib) and
    clustered per video; every person with an embedded face gets the character's ``person_id`` (``C01`` ...
    by first appearance). The video's character file (``OUT/characters/<video_id>.json``) lists each character's
@@ -217,9 +218,9 @@ class CalibrateStage(VideoStage[CalibrateConfig]):
                 reason, adopted = ("unsure" if a in unsure else "extraction_empty"), "face"
             elif extraction[a] is None:
                 reason, adopted = "not_comparable", "extraction"
-            elif a in conflict:
-                agreed = tta["agreed"][a] / tta["augmentations"] if tta else 1.0
+            elif a in conflict or face_value != extraction[a]:  # before TTA, or after it
                 reason = "conflict"
+                agreed = tta["agreed"][a] / tta["augmentations"] if tta and tta["agreed"][a] is not None else 0.0
                 adopted = "face" if face_value != extraction[a] and agreed >= c.tta_min_agreement else "extraction"
                 writer.count(f"conflicts_{a}")
             else:

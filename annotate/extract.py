@@ -36,8 +36,8 @@ from PIL import Image
 from annotate.chat_models import MODEL_BACKENDS, ChatModelStage, ModelSettings, is_loopback, make_client
 from annotate.config import operational
 from annotate.errors import ModelError
-from annotate.prompt import extraction_prompt
 from annotate.people import keyframe_faces, person_from_face
+from annotate.prompt import extraction_prompt
 from annotate.runner import FrameStage, Task, VideoStage, stage_main
 from annotate.vlm import ChatRequest, ModelCallError
 from builder.sample import Sample

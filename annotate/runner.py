@@ -22,7 +22,7 @@ ones from scratch (their partial shards, ``*.tmp`` files and quarantine part rem
 duplicated and nothing is lost. A finished task with another fingerprint (or one whose input is gone) stops
 the run before any work, naming what changed (exit status 2); ``--overwrite`` redoes those tasks. At the end
 the main process merges the quarantine parts into ``OUT/quarantine.jsonl``, sums the markers into
-``OUT/{stage}.stats.json`` and copies the previous stages' summaries and shots files along (the card reads
+``OUT/{stage}.stats.json`` and copies the previous stages' summaries and per-video files along (the card reads
 the summaries). The output does not depend on the number of processes.
 """
 

@@ -210,3 +210,53 @@ def test_deepface_backend_without_weights_stops_with_the_setting(music_privacy, 
     code = main([str(music_privacy), str(tmp_path / "out"), "--set", "face_backend=deepface",
                  "--set", f"deepface_home={tmp_path}"])
     assert code == 2 and "deepface_home" in capsys.readouterr().err
+
+
+class SteadyModel:
+    """A face attribute model that reads every crop the same: a man of 30, happy (the decision rules alone)."""
+
+    source = "steady"
+
+    def read(self, crop, box):
+        from annotate.face_models import FaceReading
+
+        return FaceReading(age=30.0, age_p=0.3, gender="male", gender_p=0.9,
+                           emotions={"happy": 0.9, "neutral": 0.1})
+
+
+class Counts:
+    def __init__(self):
+        self.counts = Counter()
+
+    def count(self, name, n=1):
+        self.counts[name] += n
+
+
+@pytest.mark.parametrize("tta", [True, False])
+def test_decisions_per_attribute(tta):
+    import numpy as np
+
+    stage = CalibrateStage(CalibrateConfig(tta=tta))
+    stage.attributes = SteadyModel()
+    person = {**blank("frame", "person"), "gender": "female", "emotion": "smiling", "age": "determined",
+              "vad": {"valence": 3.0, "arousal": 3.0, "dominance": 3.0}}
+    counts = Counts()
+    out = stage.calibrate_person(person, [0.0, 0.0, 10.0, 10.0], np.zeros((20, 20, 3), np.uint8),
+                                 [5.0, 5.0, 15.0, 15.0], counts)
+    decisions = {d["attribute"]: d for d in out["calibration"]["decisions"]}
+    assert decisions["emotion"] == {"attribute": "emotion", "extraction": "smiling", "face": "happy",
+                                    "adopted": "extraction", "reason": "agree"} and out["emotion"] == "smiling"
+    assert decisions["age"]["reason"] == "not_comparable" and out["age"] == "determined"
+    assert decisions["gender"]["reason"] == "conflict" and counts.counts["conflicts_gender"] == 1
+    if tta:  # all ten readings agree: the face wins
+        assert out["calibration"]["tta"] == {"augmentations": 10, "agreed": {"age": 10, "gender": 10, "emotion": 10}}
+        assert decisions["gender"]["adopted"] == "face" and out["gender"] == "male"
+    else:  # nothing to overrule the extraction with
+        assert out["calibration"]["tta"] is None
+        assert decisions["gender"]["adopted"] == "extraction" and out["gender"] == "female"
+    assert out["vad"] == {"valence": 3.0, "arousal": 3.0, "dominance": 3.0} and out["face"]["vad"]["valence"] > 7
+    empty = stage.calibrate_person(blank("frame", "person"), [0.0, 0.0, 10.0, 10.0], np.zeros((20, 20, 3), np.uint8),
+                                   [5.0, 5.0, 15.0, 15.0], counts)
+    assert {d["reason"] for d in empty["calibration"]["decisions"]} == {"extraction_empty"}  # sure: no TTA
+    assert (empty["age"], empty["gender"], empty["emotion"]) == ("adult", "male", "happy")
+    assert empty["calibration"]["vad_source"] == "face" and empty["vad"] == empty["face"]["vad"]
