@@ -58,6 +58,7 @@ ALIASES: dict[str, tuple[Alias, ...]] = {
     ),
     "person": (
         Alias(TYPE, ("object", "Type")),
+        Alias("name", (), ("character", "character name")),  # not in the release: a model may give one
         Alias("age", ("Age",)),
         Alias("gender", ("Gender",), ("sex",)),
         Alias("looks", ("Looks",), ("appearance",)),
@@ -288,6 +289,7 @@ NORMALIZERS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("frame", "objects"): _list,
     ("frame", "timestamp"): normalize_timestamp,
     ("person", TYPE): normalize_person_type,
+    ("person", "name"): normalize_text,
     ("person", "age"): normalize_text,
     ("person", "gender"): normalize_text,
     ("person", "looks"): normalize_text,

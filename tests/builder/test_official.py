@@ -274,8 +274,10 @@ def test_keys_are_strict_unless_lenient(raw):
     case["scene description"] = case.pop("Scene Description")
     with pytest.raises(OfficialFormatError, match="unknown key 'shot_type'"):
         convert_case("Case_1", case)
+    person["Character Name"] = "Lin Xia"
     r = convert_case("Case_1", case, lenient=True)
     assert r["people"][0]["vad"] == {"valence": 8, "arousal": 6, "dominance": 7}
+    assert r["people"][0]["name"] == "Lin Xia"
     assert r["people"][0]["shot_type"] == "medium"
     assert r["description"].startswith("Indoors")
 
@@ -288,6 +290,9 @@ def test_canonical_key():
     assert canonical_key("person", " shot_TYPE", lenient=True) == "shot_type"
     assert canonical_key("frame", "bgm", lenient=True) == "bgm"
     assert canonical_key("person", "Hair", lenient=True) is None
+    assert canonical_key("person", "Name", lenient=True) == "name"  # a model's name for a person (not released)
+    with pytest.raises(UnknownKeyError):
+        canonical_key("person", "Name")
     with pytest.raises(UnknownKeyError, match=r"unknown key 'Hair' in \$\.people\[0\]\.Hair") as info:
         canonical_key("person", "Hair", where="$.people[0].Hair")
     assert (info.value.key, info.value.section) == ("Hair", "person")
