@@ -124,7 +124,7 @@ def test_frames_without_faces_pass_unchanged_and_nothing_from_a_face_is_publishe
 
     publish(music_calibrate, tmp_path / "skyscript-100m", progress=False)
     published = samples(tmp_path / "skyscript-100m" / "frames")
-    assert len(published) == len(after) and all(set(s.members) == {"json", "jpg"} for s in published)
+    assert len(published) == len(after) and all(set(s.members) == {"jpg"} for s in published)  # json: the record
     assert not (tmp_path / "skyscript-100m" / "characters").exists()
 
 

