@@ -71,6 +71,13 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from builder.fountain import export_fountain
+
+    print(export_fountain(args.input, args.output, args.video))
+    return 0
+
+
 def _contact_sheet(args: argparse.Namespace) -> int:
     from builder.contact_sheet import render
 
@@ -109,6 +116,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("shots_file", metavar="OUT/shots/VIDEO_ID.json")
     s.add_argument("-o", "--output", help="PNG path (default: beside the shots file)")
     s.set_defaults(run=_contact_sheet)
+    s = sub.add_parser("export", help="a video's shooting scripts as a Fountain screenplay")
+    s.add_argument("format", choices=["fountain"])
+    s.add_argument("input", metavar="IN", help="a stage folder or a dataset folder holding shooting scripts")
+    s.add_argument("output", metavar="OUT.fountain")
+    s.add_argument("--video", help="the video to export (needed when IN holds several)")
+    s.set_defaults(run=_export)
     for stage in STAGES:
         sub.add_parser(stage, help=f"annotation stage (annotate.{stage}); needs the annotate extra", add_help=False)
     return p

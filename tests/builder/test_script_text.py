@@ -7,7 +7,7 @@ import re
 
 from factories import shooting_script_record
 
-from annotate.script_text import render_script
+from builder.script_text import render_script
 from builder.contract import blank
 from builder.validation import schema_problems
 
