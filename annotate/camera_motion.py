@@ -7,8 +7,8 @@ means the camera pans right), ``zoom`` the natural log of the scale change (> 0:
 Classes: ``static`` when every rate is below its threshold; ``handheld`` when the motion is small but its
 direction changes from pair to pair, or the fits are poor; ``complex`` when several movements are strong at once
 or direction reverses; else the dominant one of ``pan_left``, ``pan_right``, ``tilt_up``, ``tilt_down``,
-``zoom_in``, ``zoom_out``. Two movements are at once when the weaker is at least twice its threshold, or at
-least half as far above its threshold as the stronger.
+``zoom_in``, ``zoom_out``; ``unknown`` when nothing could be tracked. Two movements are at once when the
+weaker is at least twice its threshold, or at least half as far above its threshold as the stronger.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-KINDS = ("static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out", "handheld", "complex")
+KINDS = ("static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out", "handheld", "complex",
+         "unknown")
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,8 @@ def step(previous: np.ndarray, current: np.ndarray, seconds: float, max_corners:
 def classify(steps: list[Step], width: int, height: int, thresholds: Thresholds = Thresholds()) -> CameraMotion:
     """The shot's movement from its steps (frame size in pixels)."""
     usable = [s for s in steps if s.inliers >= thresholds.min_inliers]
-    if not steps:
-        return CameraMotion("static", 0.0, 0.0, 0.0, 0.0, 0, 0.0)
+    if not steps:  # nothing could be tracked (too few frames, no texture): not measured, not still
+        return CameraMotion("unknown", 0.0, 0.0, 0.0, 0.0, 0, 0.0)
     inliers = float(np.mean([s.inliers for s in steps]))
     if not usable:
         return CameraMotion("handheld", 0.0, 0.0, 0.0, 0.0, len(steps), inliers)

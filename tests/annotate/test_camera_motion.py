@@ -75,5 +75,5 @@ def test_a_pan_and_a_zoom_at_once_is_complex(photo):
 
 def test_no_texture_and_no_frames():
     flat = [np.full((180, 320), 90, np.uint8)] * 4
-    assert measure(flat, STEP_S).kind == "static" and measure(flat, STEP_S).steps == 0
-    assert measure([], STEP_S).kind == "static"
+    assert measure(flat, STEP_S).kind == "unknown" and measure(flat, STEP_S).steps == 0  # not measured
+    assert measure([], STEP_S).kind == "unknown"
