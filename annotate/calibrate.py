@@ -171,7 +171,7 @@ class CalibrateStage(VideoStage[CalibrateConfig]):
                 matched[len(people) - 1] = f
                 writer.count("people_from_faces")
         faces["detected"] += len(boxes)
-        for p, f in sorted(matched.items()):
+        for p, f in sorted(matched.items(), key=lambda pf: boxes[pf[1]][0]):  # left to right
             box = boxes[f]
             crop, inner = face_crop(rgb, box)
             people[p] = self.calibrate_person(people[p], box, crop, inner, writer)

@@ -47,6 +47,7 @@ def tracks(sightings: list[Sighting], min_iou: float) -> list[int]:
     out: list[int] = []
     previous: list[int] = []  # sightings of the last keyframe with faces
     current: list[int] = []  # sightings of this keyframe so far
+    count = 0
     for i, sighting in enumerate(sightings):
         if current and sightings[current[0]].key != sighting.key:
             previous, current = current, []
@@ -55,7 +56,11 @@ def tracks(sightings: list[Sighting], min_iou: float) -> list[int]:
         taken = {out[j] for j in current}
         options = [(iou(sightings[j].bbox, sighting.bbox), j) for j in previous if out[j] not in taken]
         score, best = max(options, default=(0.0, -1))
-        out.append(out[best] if options and score >= min_iou else max(out, default=-1) + 1)
+        if options and score >= min_iou:
+            out.append(out[best])
+        else:
+            out.append(count)
+            count += 1
         current.append(i)
     return out
 
@@ -63,11 +68,11 @@ def tracks(sightings: list[Sighting], min_iou: float) -> list[int]:
 def characters_of(sightings: list[Sighting], embeddings: np.ndarray, track_iou: float,
                   threshold: float) -> list[str]:
     """The character id of every sighting: tracks, their mean embeddings clustered, ids by first appearance."""
-    track = tracks(sightings, track_iou)
-    count = max(track, default=-1) + 1
-    means = np.stack([embeddings[[i for i, t in enumerate(track) if t == k]].mean(axis=0) for k in range(count)]) \
-        if count else np.zeros((0, embeddings.shape[1] if embeddings.ndim == 2 else 128))
-    groups = cluster(means, threshold)
+    track = np.asarray(tracks(sightings, track_iou), dtype=np.int64)
+    count = int(track.max()) + 1 if len(track) else 0
+    sums = np.zeros((count, embeddings.shape[1] if embeddings.ndim == 2 else 128))
+    np.add.at(sums, track, embeddings)
+    groups = cluster(sums / np.bincount(track, minlength=count)[:, None] if count else sums, threshold)
     first: dict[int, int] = {}
     for t in track:  # renumber by the first sighting of each group
         first.setdefault(groups[t], len(first))
