@@ -127,8 +127,11 @@ def classify(steps: list[Step], width: int, height: int, thresholds: Thresholds 
     return motion("zoom_in" if zoom > 0 else "zoom_out")
 
 
-def measure(frames: list[np.ndarray], seconds_between: float, thresholds: Thresholds = Thresholds()) -> CameraMotion:
-    """The movement over a shot's sampled grey frames (in order, ``seconds_between`` apart)."""
-    steps = [s for a, b in zip(frames, frames[1:]) if (s := step(a, b, seconds_between)) is not None]
+def measure(frames: list[np.ndarray], times: list[float], thresholds: Thresholds = Thresholds()) -> CameraMotion:
+    """The movement over a shot's sampled grey frames (in order, taken at ``times`` seconds)."""
+    if len(times) != len(frames):
+        raise ValueError(f"{len(frames)} frames but {len(times)} times")
+    steps = [s for a, b, t0, t1 in zip(frames, frames[1:], times, times[1:])
+             if t1 > t0 and (s := step(a, b, t1 - t0)) is not None]
     height, width = frames[0].shape if frames else (1, 1)
     return classify(steps, width, height, thresholds)

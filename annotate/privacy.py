@@ -37,7 +37,7 @@ from builder.contract import Box
 from builder.errors import SkyscriptError
 from builder.sample import Sample
 from builder.shards import Quarantine, ShardWriter
-from builder.video_files import SHOTS_FILE
+from builder.video_files import SHOTS_FILE, source_video
 
 
 @dataclass
@@ -133,9 +133,7 @@ class PrivacyStage(FrameStage, VideoStage[PrivacyConfig]):
 
     def source_path(self, record: dict) -> Path | None:
         """The frame's source video: ``source_root`` (or the shots file's root) joined with its relative path."""
-        relative = (self.shots or {}).get("path") or (record.get("source") or {}).get("path")
-        root = self.config.source_root or (self.shots or {}).get("root")
-        return Path(root) / relative if root and relative else None
+        return source_video(self.shots, self.config.source_root, (record.get("source") or {}).get("path"))
 
     def neighbours(self, record: dict) -> tuple[list[np.ndarray], dict]:
         """The keyframe's neighbours and the temporal search's record (searched, off, or skipped with a reason)."""

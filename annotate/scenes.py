@@ -8,6 +8,7 @@ described its frames, the model's scene number. Going through the shots in order
   model saw more than colour); otherwise
 - when its colour distance (Bhattacharyya, 0..1) to every one of the current scene's last ``memory`` shots is
   above ``threshold``, unless it shares a character with them and the nearest is within ``with_characters``.
+  A shot without colour (nothing to measure it by) stays in the current scene.
 
 Comparing with the last few shots, not only the one before, keeps a scene that cuts back and forth between
 set-ups of one place (shot and reverse shot, a wide and a close-up) together; a return to an earlier place after
@@ -28,7 +29,7 @@ class ShotSummary:
     """What the grouping knows of one shot."""
 
     index: int
-    histogram: np.ndarray
+    histogram: np.ndarray | None  # None: no frame of the shot could be measured
     characters: frozenset[str] = frozenset()
     model_scene: int | None = None
 
@@ -77,7 +78,9 @@ def _same_scene(scene: list[ShotSummary], shot: ShotSummary, rule: SceneRule) ->
     previous = scene[-1]
     if shot.model_scene is not None and previous.model_scene is not None:
         return shot.model_scene == previous.model_scene
-    recent = scene[-rule.memory:]
+    recent = [s for s in scene[-rule.memory:] if s.histogram is not None]
+    if shot.histogram is None or not recent:
+        return True
     nearest = min(colour_distance(s.histogram, shot.histogram) for s in recent)
     if nearest <= rule.threshold:
         return True

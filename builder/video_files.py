@@ -62,6 +62,16 @@ class VideoFile:
         return self.read(path) if path.exists() else None
 
 
+def source_video(shots: dict[str, Any] | None, source_root: str | None = None,
+                 relative: str | None = None) -> Path | None:
+    """Where a video's source lies: ``source_root`` (a moved input folder; else the shots file's ``root``) joined
+    with the shots file's ``path`` (else ``relative``, a frame record's ``source.path``); None when either is
+    unknown."""
+    relative = (shots or {}).get("path") or relative
+    root = source_root or (shots or {}).get("root")
+    return Path(root) / relative if root and relative else None
+
+
 SHOTS_FILE = VideoFile("shots", "shots file")
 CHARACTERS_FILE = VideoFile("characters", "character file")
 #: every per-video file a stage folder may hold (carried along by the runner)

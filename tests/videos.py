@@ -127,6 +127,21 @@ def joined(shared_data: Path, path: Path, piece: int = 40, dissolve: int = 0) ->
     return Joined(path, len(frames), cuts, transitions)
 
 
+def moving_window(photo: np.ndarray, windows: list[tuple[float, float, float]],
+                  size: tuple[int, int] = (320, 180)) -> list[np.ndarray]:
+    """Frames cut from ``photo`` (grey or RGB) at windows ``(centre_x, centre_y, width)`` of the frame's aspect,
+    each resized to ``size``: a camera moving over a still scene by known amounts."""
+    import cv2
+
+    frames = []
+    for cx, cy, width in windows:
+        height = width * size[1] / size[0]
+        matrix = np.array([[size[0] / width, 0, size[0] / 2 - cx * size[0] / width],
+                           [0, size[1] / height, size[1] / 2 - cy * size[1] / height]])
+        frames.append(cv2.warpAffine(photo, matrix, size, flags=cv2.INTER_AREA))
+    return frames
+
+
 def f1(predicted: list[int], truth: list[tuple[int, int]], tolerance: int = 2) -> tuple[float, float, float]:
     """Precision, recall, F1 of predicted boundary frames against truth spans, one match per span."""
     unmatched = list(truth)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from videos import moving_window
 
-from annotate.camera_motion import measure
+from annotate.camera_motion import measure as measure_times
 from annotate.video import Video
 
 STEP_S = 0.2  # seconds between sampled frames
@@ -25,18 +26,15 @@ def photo(repo) -> np.ndarray:
 
 def clip(photo: np.ndarray, windows: list[tuple[float, float, float]]) -> list[np.ndarray]:
     """Frames cut from ``photo`` at windows ``(centre_x, centre_y, width)`` (16:9), resized to 320x180."""
-    import cv2
-
-    frames = []
-    for cx, cy, width in windows:
-        height = width * 9 / 16
-        matrix = np.array([[OUT[0] / width, 0, OUT[0] / 2 - cx * OUT[0] / width],
-                           [0, OUT[1] / height, OUT[1] / 2 - cy * OUT[1] / height]])
-        frames.append(cv2.warpAffine(photo, matrix, OUT, flags=cv2.INTER_AREA))
-    return frames
+    return moving_window(photo, windows, OUT)
 
 
 N = 10
+
+
+def measure(frames: list[np.ndarray], step_s: float):
+    """The movement of frames taken ``step_s`` apart."""
+    return measure_times(frames, [k * step_s for k in range(len(frames))])
 
 
 @pytest.mark.parametrize("kind,windows", [
@@ -77,3 +75,5 @@ def test_no_texture_and_no_frames():
     flat = [np.full((180, 320), 90, np.uint8)] * 4
     assert measure(flat, STEP_S).kind == "unknown" and measure(flat, STEP_S).steps == 0  # not measured
     assert measure([], STEP_S).kind == "unknown"
+    with pytest.raises(ValueError, match="4 frames but 3 times"):
+        measure_times(flat, [0.0, 0.2, 0.4])
