@@ -27,7 +27,9 @@ demo: $(STAMP)
 	$(BIN)/skyscript extract $(DEMO_OUT)/privacy $(DEMO_OUT)/extract --backend heuristic --no-progress
 	$(BIN)/skyscript repair $(DEMO_OUT)/extract $(DEMO_OUT)/repair --no-progress
 	$(BIN)/skyscript calibrate $(DEMO_OUT)/repair $(DEMO_OUT)/calibrate --no-progress
-	$(BIN)/skyscript publish $(DEMO_OUT)/calibrate skyscript-100m
+	$(BIN)/skyscript script $(DEMO_OUT)/calibrate $(DEMO_OUT)/script --no-progress
+	$(BIN)/skyscript publish $(DEMO_OUT)/script skyscript-100m
+	$(BIN)/skyscript export fountain skyscript-100m $(DEMO_OUT)/bigbuckbunny.fountain
 	$(BIN)/skyscript validate skyscript-100m
 	$(BIN)/skyscript show skyscript-100m
 

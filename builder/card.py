@@ -134,6 +134,27 @@ def faces_summary(pipeline: list[dict[str, Any]]) -> str:
             f"{c.get('vad_from_extraction', 0):,}.")
 
 
+CAMERA_KINDS = ("static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out", "handheld",
+                "complex", "unknown")
+
+
+def scripts_summary(pipeline: list[dict[str, Any]]) -> str:
+    """The script stage's scenes, shots, measured camera movement and layout, from its summary."""
+    script = next((s for s in pipeline if s["stage"] == "script"), None)
+    if script is None:
+        return "The script stage did not run for this build: there are no shooting scripts."
+    c = script.get("counts", {})
+    kinds = ", ".join(f"{k.replace('_', ' ')} {c[f'camera_{k}']:,}" for k in CAMERA_KINDS if c.get(f"camera_{k}"))
+    sizes = ", ".join(f"{c.get(f'shot_size_from_{k}', 0):,} from {k}" for k in ("extraction", "face", "nothing"))
+    return (f"{c.get('scripts', 0):,} shooting script(s) (one per scene) from {c.get('shots', 0):,} shot(s) of "
+            f"{script['tasks']:,} video(s). Camera movement measured: {kinds or 'none'}; not measured (source "
+            f"video unreadable) for {c.get('camera_not_measured', 0):,} video(s). Shot sizes: {sizes}. "
+            f"{c.get('people_located', 0):,} person(s) placed in 3D; the shot's camera fitted by the DLT for "
+            f"{c.get('layout_fitted', 0):,} shot(s), too few points for {c.get('layout_too_few_points', 0):,}, "
+            f"all at one depth for {c.get('layout_degenerate', 0):,}; {c.get('layout_speed_violations', 0):,} "
+            "position(s) moved back to the speed limit.")
+
+
 def render_card(dataset_dir: str | Path) -> str:
     """The full ``README.md`` text of a dataset folder."""
     dataset_dir = Path(dataset_dir)
@@ -156,6 +177,7 @@ def render_card(dataset_dir: str | Path) -> str:
         counts_table="\n".join(count_rows),
         build_notes=build_notes(pipeline),
         faces_summary=faces_summary(pipeline),
+        scripts_summary=scripts_summary(pipeline),
         stage_counts_table="\n".join(stage_rows) if pipeline else "No stage summaries (`pipeline.json`) here.",
         **{f"fields_{config}": fields_table(KIND_OF_CONFIG[config]) for config in CONFIG_OF_KIND.values()},
     )

@@ -18,7 +18,7 @@ from PIL import Image
 
 from builder.contract import format_timestamp
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 _SHOT_TYPES = ("wide", "full", "medium", "close_up", "extreme_close_up")
 _SCENES = (
@@ -221,47 +221,70 @@ def frame_record(i: int = 0, **overrides: Any) -> dict[str, Any]:
 
 
 def shooting_script_record(i: int = 0) -> dict[str, Any]:
-    """A fully populated shooting script with three shots."""
+    """A fully populated shooting script with three shots (its ``text`` rendered as the script stage does)."""
+    from builder.script_text import render_script
+
     rng = _rng("shooting_script", i)
     scene_name, int_ext, time_of_day = _SCENES[i % len(_SCENES)]
-    shots = []
+    shots, start = [], round(rng.uniform(0, 30), 2)
     for n in range(1, 4):
         a, b = _CHARACTERS[(i + n) % len(_CHARACTERS)], _CHARACTERS[(i + n + 1) % len(_CHARACTERS)]
         size = _SHOT_TYPES[(i + n) % len(_SHOT_TYPES)]
+        duration = round(rng.uniform(1.0, 6.0), 2)
         shots.append({
             "number": n,
+            "shot_index": i * 3 + n - 1,
+            "start_s": start,
+            "end_s": round(start + duration, 2),
             "shot_size": size,
+            "shot_size_source": rng.choice(("extraction", "face")),
             "camera_position": rng.choice(("front", "over the shoulder", "side", "behind")),
             "camera_angle": rng.choice(("eye level", "low angle", "high angle", "dutch angle")),
             "focus": a[0],
             "action": f"{a[0]} {a[6]} while {b[0]} watches.",
-            "duration_s": round(rng.uniform(1.0, 6.0), 2),
+            "duration_s": duration,
             "main_subject": [a[0], b[0]],
             "highlight_score": round(rng.uniform(0, 10), 2),
             "characters": [
-                {"name": a[0], "location_3d": [round(rng.uniform(-2, 2), 3), 0.0, round(rng.uniform(1, 5), 2)]},
-                {"name": b[0], "location_3d": [round(rng.uniform(-2, 2), 3), 0.0, round(rng.uniform(1, 5), 2)]},
+                {"person_id": f"C{n:02d}", "name": a[0],
+                 "location_3d": [round(rng.uniform(-200, 200), 1), 160.0, round(rng.uniform(100, 500), 1)]},
+                {"person_id": f"C{n + 1:02d}", "name": b[0],
+                 "location_3d": [round(rng.uniform(-200, 200), 1), 170.0, round(rng.uniform(100, 500), 1)]},
             ],
             "event": {"number": n - 1, "text": f"{a[0]} and {b[0]} clash over the contract."},
             "dialogue": [{"speaker": a[0], "line": _LINES[(i + n) % len(_LINES)]},
                          {"speaker": b[0], "line": _LINES[(i + n + 1) % len(_LINES)]}],
+            "camera_movement": {"kind": rng.choice(("static", "pan_left", "zoom_in")), "pan": round(rng.uniform(-0.1, 0.1), 4),
+                                "tilt": 0.0, "zoom": round(rng.uniform(-0.1, 0.1), 4), "roll": 0.0, "steps": 9,
+                                "inliers": 0.93},
+            "layout": {"status": "fitted", "projection": [[round(rng.uniform(-1, 1), 4) for _ in range(4)] for _ in range(3)],
+                       "rms_error_px": round(rng.uniform(0, 3), 3), "correspondences": 11, "speed_violations": n - 1},
             "frame_keys": [frame_key(i * 24 + n * 8 + k) for k in range(2)],
         })
-    text = "\n".join(
-        [f"Scene {i}. {int_ext}. {scene_name} - {time_of_day}"]
-        + [f"Shot {s['number']} ({s['shot_size']}, {s['camera_angle']}): {s['action']} "
-           + " ".join(f"{d['speaker']}: \"{d['line']}\"" for d in s["dialogue"]) for s in shots]
-    )
-    return {
+        start = round(start + duration, 2)
+    record = {
         "kind": "shooting_script",
         "schema_version": SCHEMA_VERSION,
         "script_id": script_key(i),
         "video_id": video_id(i),
         "scene": {"number": i, "int_ext": int_ext, "location": scene_name, "time_of_day": time_of_day,
-                  "description": f"Tension rises in the {scene_name}."},
+                  "description": f"Tension rises in the {scene_name}.", "start_s": shots[0]["start_s"],
+                  "end_s": shots[-1]["end_s"]},
         "shots": shots,
-        "text": text,
+        "text": "",
+        "method": {
+            "scenes": {"threshold": 0.6, "with_characters": 0.75, "memory": 4, "model_scene_numbers": True},
+            "camera_movement": {"measured": True, "samples_per_second": 5.0, "width": 320, "pan_threshold": 0.03,
+                                "zoom_threshold": 0.03},
+            "layout": {"horizontal_fov_deg": 60.0, "face_height_cm": 23.0, "camera_height_cm": 150.0,
+                       "max_speed_cm_s": 500.0},
+            "measured": ["duration_s", "camera_movement"],
+            "assumed": ["location_3d"],
+        },
+        "provenance": [_provenance("script", "camera-motion+dlt", rng)],
     }
+    record["text"] = render_script(record)
+    return record
 
 
 def highlight_curve_record(i: int = 0, points: int = 12) -> dict[str, Any]:

@@ -77,6 +77,22 @@ def test_characters_and_face_decisions_are_counted(folder):
     assert "from the face for 20 person(s), from the extraction for 11" in text
 
 
+def test_shooting_scripts_are_summarised(folder):
+    assert "The script stage did not run" in (folder / "README.md").read_text()
+    summary = {"stage": "script", "position": 5, "tasks": 1, "done": 1, "failed": 0, "written": 40,
+               "quarantined": 0, "counts": {"scripts": 3, "shots": 12, "camera_static": 7, "camera_pan_left": 5,
+                                            "shot_size_from_face": 9, "shot_size_from_nothing": 3,
+                                            "people_located": 14, "layout_fitted": 4, "layout_too_few_points": 2,
+                                            "layout_speed_violations": 1}}
+    (folder / "pipeline.json").write_text(json.dumps([summary]))
+    assert main(["card", str(folder)]) == 0
+    text = (folder / "README.md").read_text()
+    assert "3 shooting script(s) (one per scene) from 12 shot(s) of 1 video(s)" in text
+    assert "Camera movement measured: static 7, pan left 5; not measured" in text
+    assert "0 from extraction, 9 from face, 3 from nothing" in text
+    assert "fitted by the DLT for 4 shot(s), too few points for 2, all at one depth for 0; 1 position(s)" in text
+
+
 def test_missing_stats_is_an_error(folder):
     stats_path(folder / "pairs" / "pairs-000000.tar").unlink()
     with pytest.raises(FileNotFoundError, match="pairs-000000.tar"):

@@ -108,6 +108,6 @@ def test_stage_setting_refusals(repo, tmp_path, args, status, words):
 def test_stage_input_refusals(tmp_path):
     assert_refused(run("keyframes", tmp_path / "missing.mp4", tmp_path / "out"), 2, "no such file or folder")
     (tmp_path / "empty").mkdir()
-    for stage in ("privacy", "extract", "repair", "calibrate"):
+    for stage in ("privacy", "extract", "repair", "calibrate", "script"):
         assert_refused(run(stage, tmp_path / "empty", tmp_path / "out"), 2, "no shards")
     assert_refused(run("extract", tmp_path / "empty", tmp_path / "out", "--backend", "gpt"), 2, "no shards")

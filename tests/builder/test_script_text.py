@@ -24,15 +24,16 @@ def table_1_record() -> dict:
             "camera_position": "Stationary, capturing the entire park scene.",
             "focus": "A couple, EMMA (late 20s) and JACK (early 30s), walking hand in hand along the path.",
             "action": "They walk leisurely, talking and smiling.", "highlight_score": 4.0,
-            "characters": [{"name": "Emma", "location_3d": [0, 165, 0]}, {"name": "Jack", "location_3d": [60, 180, 0]}],
+            "characters": [{"person_id": None, "name": "Emma", "location_3d": [0, 165, 0]},
+                           {"person_id": None, "name": "Jack", "location_3d": [60, 180, 0]}],
             "duration_s": 4.0, "camera_angle": "Eye Level", "main_subject": ["Emma", "Jack"],
             "event": {"number": 1, "text": "Emma and Jack walking in the park"}}
     return {**blank("shooting_script"), "script_id": "park_0001", "video_id": "park",
             "scene": {"number": 1, "int_ext": "EXT", "location": "Park", "time_of_day": "Day",
                       "description": "A sunny afternoon in a peaceful park. Birds are chirping, and a gentle breeze "
                                      "rustles the leaves. The park is dotted with blooming flowers and tall trees. A "
-                                     "cobblestone path winds through the greenery."},
-            "shots": [shot]}
+                                     "cobblestone path winds through the greenery.", "start_s": None, "end_s": None},
+            "shots": [shot], "method": shooting_script_record()["method"]}
 
 
 def test_the_papers_table_1_example_line_for_line(shared_data):
