@@ -97,14 +97,23 @@ def frame_times(path: Path) -> list[float]:
 
 
 def pieces(shared_data: Path, length: int) -> list[list[np.ndarray]]:
-    """The ``ORDER`` pieces, ``length`` frames each, all inside their checked segment."""
-    out = []
+    """The ``ORDER`` pieces, ``length`` frames each, all inside their checked segment (each source decoded once)."""
+    spans = []
     for name, offset in ORDER:
         first, last = SEGMENTS[name]
         assert first + offset + length - 1 <= last, f"piece {name}+{offset} leaves its checked segment"
         video = shared_data / ("bigbuckbunny.mp4" if name == "bbb" else "transnetv2-test.mp4")
-        out.append(read_frames(video, first + offset, first + offset + length - 1))
-    return out
+        spans.append((video, first + offset, first + offset + length - 1))
+    frames: dict[tuple[Path, int], np.ndarray] = {}
+    for video in {v for v, _, _ in spans}:
+        wanted = {i for v, a, b in spans if v == video for i in range(a, b + 1)}
+        with av.open(str(video)) as container:
+            for index, frame in enumerate(container.decode(video=0)):
+                if index > max(wanted):
+                    break
+                if index in wanted:
+                    frames[video, index] = frame.to_ndarray(width=SIZE[0], height=SIZE[1], format="rgb24")
+    return [[frames[video, i] for i in range(a, b + 1)] for video, a, b in spans]
 
 
 def joined(shared_data: Path, path: Path, piece: int = 40, dissolve: int = 0) -> Joined:

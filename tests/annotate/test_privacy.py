@@ -48,8 +48,11 @@ def test_real_faces_are_not_found_after_the_stage(music_privacy, independent):
     had, still = 0, []
     for sample in samples:
         raw = rgb(sample.members["raw.jpg"])
+        faces = [r for r, _ in reference.detect(raw)]
+        if not faces:  # nothing a detection could be confirmed by (and the slow haar cascade need not run)
+            continue
         confirmed = [b for b, _ in detector.detect(raw)
-                     if any(inside(center(b), r) or inside(center(r), b) for r, _ in reference.detect(raw))]
+                     if any(inside(center(b), r) or inside(center(r), b) for r in faces)]
         if not confirmed:
             continue
         had += 1
