@@ -35,8 +35,7 @@ from PIL import Image
 
 from annotate import script_fields as fields
 from annotate.camera_motion import CameraMotion, Thresholds, measure
-from annotate.config import operational
-from annotate.errors import ModelError
+from annotate.config import ConfigError, operational
 from annotate.layout import MIN_POINTS, LayoutError, fit_projection
 from annotate.placement import Pinhole, correspondences, limit_speed, locate_face
 from annotate.runner import NO_VIDEO, Task, VideoStage, stage_main
@@ -103,9 +102,9 @@ class ScriptStage(VideoStage[ScriptConfig]):
                     "face_height_cm", "camera_height_cm", "max_speed_cm_s", "scene_memory")
         for name in positive:
             if not getattr(c, name) > 0:
-                raise ModelError(f"{name} must be positive, got {getattr(c, name)}")
+                raise ConfigError(f"{name} must be positive, got {getattr(c, name)}")
         if not 0 < c.horizontal_fov_deg < 180:
-            raise ModelError(f"horizontal_fov_deg must lie between 0 and 180, got {c.horizontal_fov_deg}")
+            raise ConfigError(f"horizontal_fov_deg must lie between 0 and 180, got {c.horizontal_fov_deg}")
         self.pinhole = Pinhole(c.horizontal_fov_deg, c.face_height_cm, c.camera_height_cm)
         self.rule = SceneRule(c.scene_threshold, c.scene_with_characters, c.scene_memory)
         self.thresholds = Thresholds(pan=c.pan_threshold, zoom=c.zoom_threshold)

@@ -40,13 +40,14 @@ def inside(point, box) -> bool:
 @pytest.mark.slow
 @pytest.mark.parametrize("independent", ["dlib", "haar"])
 def test_real_faces_are_not_found_after_the_stage(music_privacy, independent):
-    """Positive control on raw keyframes, then an independent detector on the output, at the real faces."""
+    """Positive control on raw keyframes, then an independent detector on the output, at the real faces. The haar
+    cascade (0.2 s a frame at 480 px, ten times dlib's) reads every second keyframe, dlib every one."""
     detector = DlibDetector(640) if independent == "dlib" else HaarDetector(480, min_neighbors=5)
     reference = CenterFaceDetector(0.5, 320)  # confirms that a raw detection is a face, not a false alarm
     samples = [s for p in shard_paths(music_privacy) for s in iter_shard(p)]
     assert len(samples) >= 400
     had, still = 0, []
-    for sample in samples:
+    for sample in samples[::2] if independent == "haar" else samples:
         raw = rgb(sample.members["raw.jpg"])
         faces = [r for r, _ in reference.detect(raw)]
         if not faces:  # nothing a detection could be confirmed by (and the slow haar cascade need not run)
@@ -59,10 +60,16 @@ def test_real_faces_are_not_found_after_the_stage(music_privacy, independent):
         found = detector.detect(rgb(sample.members["jpg"]))
         if any(inside(center(b), face) for b, _ in found for face in confirmed):
             still.append(sample.key)
-    assert had >= 100, f"positive control: {independent} found real faces on only {had} raw frames"
+    assert had >= (100 if independent == "dlib" else 50), f"positive control: {independent} found real faces on " \
+                                                           f"only {had} raw frames"
     assert 1 - len(still) / had >= 0.98, (had, still)
+
+
+@pytest.mark.slow
+def test_no_text_is_readable_after_the_stage(music_privacy):
     text = TextDetector()
-    assert not [s.key for s in samples if text.readable(rgb(s.members["jpg"]))]
+    samples = [s for p in shard_paths(music_privacy) for s in iter_shard(p)]
+    assert len(samples) >= 400 and not [s.key for s in samples if text.readable(rgb(s.members["jpg"]))]
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from videos import ORDER, joined, moving_window, read_frames, write_video
 
+from annotate.config import ConfigError
 from annotate.keyframes import KeyframesConfig, KeyframesStage
 from annotate.runner import run_stage
 from annotate.script import ScriptConfig, ScriptStage
@@ -134,6 +135,13 @@ def music_script(music_calibrate):
     out = music_calibrate.parent / "script"
     run_stage(ScriptStage(ScriptConfig()), music_calibrate, out, progress=False)
     return out
+
+
+@pytest.mark.parametrize("setting, value", [("horizontal_fov_deg", 180.0), ("max_speed_cm_s", 0.0),
+                                            ("motion_max_samples", -1)])
+def test_impossible_settings_are_refused(setting, value):
+    with pytest.raises(ConfigError, match=setting):
+        ScriptStage(ScriptConfig(**{setting: value})).setup(None)
 
 
 def test_characters_and_layout_on_the_music_video(music_script):
