@@ -9,7 +9,8 @@ character file when the calibrate stage ran, its frame records and its source vi
 2. **Camera movement** (``annotate.shot_frames``, ``annotate.camera_motion``): frames sampled across each shot
    from the source video in one decoding pass; corners tracked and a similarity fitted between neighbours; the
    class and its rates go to ``camera_movement``, the class in words to ``camera_position``. A source that cannot
-   be read leaves them null (counted by reason; ``--strict`` fails the task instead).
+   be read leaves them null (counted by reason; ``--strict`` fails the task instead); a source that fails
+   mid-way keeps the shots measured before the failure.
 3. **Scenes** (``annotate.scenes``): the colour of each shot's keyframes (``raw.jpg``, else ``jpg``; a shot
    without keyframes: its sampled source frames), the characters in it and a model's scene numbers.
 4. **Layout** (``annotate.placement``, ``annotate.layout``): each person with a face box placed in 3D (its
@@ -127,10 +128,12 @@ class ScriptStage(VideoStage[ScriptConfig]):
         outside = sum(len(v) for k, v in by_shot.items() if k not in {s["index"] for s in shots})
         writer.count("frames_outside_shots", outside)
         motions, sampled = self.measure_shots(task.name, shots_file, shots, set(by_shot), writer)
-        summaries = [ShotSummary(s["index"], self.colour(by_shot[s["index"]], sampled.get(s["index"]), writer),
-                                 frozenset(k for k, _ in fields.characters([f.record for f in by_shot[s["index"]]])
-                                           if k),
-                                 fields.model_scene([f.record for f in by_shot[s["index"]]])) for s in shots]
+        summaries = []
+        for shot in shots:
+            records = [f.record for f in by_shot[shot["index"]]]
+            ids = frozenset(person_id for person_id, _ in fields.characters(records) if person_id)
+            colour = self.colour(by_shot[shot["index"]], sampled.get(shot["index"]), writer)
+            summaries.append(ShotSummary(shot["index"], colour, ids, fields.model_scene(records)))
         scene_of = group_scenes(summaries, self.rule)
         layouts, located = {}, {}
         for shot in shots:
@@ -173,9 +176,8 @@ class ScriptStage(VideoStage[ScriptConfig]):
                     writer.count(f"camera_{motions[shot.index].kind}")
                     if shot.index not in with_frames:
                         sampled[shot.index] = shot
-            except VideoError as exc:
+            except VideoError as exc:  # the shots measured before the failure keep their movement
                 reason, detail = f"source_{exc.reason}", str(exc)
-                motions, sampled = {}, {}
         if reason is not None:
             writer.count("camera_not_measured")
             writer.count(f"camera_not_measured_{reason}")
