@@ -17,9 +17,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-KINDS = ("static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out", "handheld", "complex",
-         "unknown")
-
 
 @dataclass(frozen=True)
 class Step:

@@ -134,17 +134,14 @@ def faces_summary(pipeline: list[dict[str, Any]]) -> str:
             f"{c.get('vad_from_extraction', 0):,}.")
 
 
-CAMERA_KINDS = ("static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out", "handheld",
-                "complex", "unknown")
-
-
 def scripts_summary(pipeline: list[dict[str, Any]]) -> str:
     """The script stage's scenes, shots, measured camera movement and layout, from its summary."""
     script = next((s for s in pipeline if s["stage"] == "script"), None)
     if script is None:
         return "The script stage did not run for this build: there are no shooting scripts."
     c = script.get("counts", {})
-    kinds = ", ".join(f"{k.replace('_', ' ')} {c[f'camera_{k}']:,}" for k in CAMERA_KINDS if c.get(f"camera_{k}"))
+    camera_kinds = load_schema("shooting_script")["definitions"]["camera_movement"]["properties"]["kind"]["enum"]
+    kinds = ", ".join(f"{k.replace('_', ' ')} {c[f'camera_{k}']:,}" for k in camera_kinds if c.get(f"camera_{k}"))
     sizes = ", ".join(f"{c.get(f'shot_size_from_{k}', 0):,} from {k}" for k in ("extraction", "face", "nothing"))
     return (f"{c.get('scripts', 0):,} shooting script(s) (one per scene) from {c.get('shots', 0):,} shot(s) of "
             f"{script['tasks']:,} video(s). Camera movement measured: {kinds or 'none'}; not measured (source "
