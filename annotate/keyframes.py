@@ -6,8 +6,10 @@ keyframe is chosen per ``every_s`` seconds of it (at least one, the sharpest acc
 of its part); a candidate failing the quality limits (``annotate.quality``) gives way to the next best; a part
 with no acceptable frame is quarantined with the scores. Keyframes are stored as ``raw.jpg`` (private working
 data: the privacy stage adds the publishable ``jpg``). ``OUT/shots/<video_id>.json`` lists the shots, which
-cover every frame exactly once. Unusable videos are quarantined and the others go on; a video that fails
-mid-way keeps what was decoded and is marked partial.
+cover every frame exactly once. The same pass measures motion activity (from the 48x27 frames) and sound
+energy (from the audio stream, demuxed beside the video) for the highlight stage: ``OUT/signals/<video_id>.json``
+(``annotate.signals``). Unusable videos are quarantined and the others go on; a video that fails mid-way keeps
+what was decoded and is marked partial.
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ from annotate.inputs import VideoInput, discover_videos
 from annotate.quality import Quality, QualityLimits, measure
 from annotate.runner import Stage, Task, file_identity, stage_main
 from annotate.shots import INPUT_SIZE, ShotSegmenter, ShotSpan, TransNetV2Stream, load_transnetv2
+from annotate.signals import MotionMeter, SoundMeter, bin_count
 from annotate.video import Video, VideoError, VideoInfo
 from builder.contract import SCHEMA_VERSION, blank, format_timestamp
 from builder.sample import Sample
 from builder.shards import Quarantine, ShardWriter
-from builder.video_files import SHOTS_FILE
+from builder.video_files import SHOTS_FILE, SIGNALS_FILE
 
 @dataclass
 class KeyframesConfig:
@@ -56,6 +59,7 @@ class KeyframesConfig:
     bright_min_brightness: float = 240.0
     min_contrast: float = 8.0  # standard deviation of the gray levels
     max_occluded_share: float = 0.6
+    signals_step_s: float = 0.2  # motion and sound energy are kept per this many seconds (the signals file)
     threads: int = operational(0)  # decoder threads, 0 = automatic
     shard_max_count: int = operational(1000)
 
@@ -130,11 +134,12 @@ class KeyframesStage(Stage[KeyframesConfig]):
 
     name = "keyframes"
     config_class = KeyframesConfig
-    writes = (SHOTS_FILE,)
+    writes = (SHOTS_FILE, SIGNALS_FILE)
 
     def setup(self, device) -> None:
-        if self.config.every_s <= 0:
-            raise ConfigError(f"every_s must be above 0, got {self.config.every_s}")
+        for name in ("every_s", "signals_step_s"):
+            if not getattr(self.config, name) > 0:
+                raise ConfigError(f"{name} must be above 0, got {getattr(self.config, name)}")
         self.device = str(device) if self.config.device == "auto" else self.config.device
         if self.config.shots_model == "transnetv2":
             self.stream = TransNetV2Stream(load_transnetv2(self.device, self.config.shots_weights),
@@ -258,6 +263,7 @@ class KeyframesStage(Stage[KeyframesConfig]):
                                       self.config.gradual_min_frames)
             if self.stream:
                 self.stream.reset()
+            motion, sound = MotionMeter(self.config.signals_step_s), SoundMeter(self.config.signals_step_s)
             pending: list[np.ndarray] = []
             error: VideoError | None = None
 
@@ -266,12 +272,16 @@ class KeyframesStage(Stage[KeyframesConfig]):
                     self.finish_shot(run, span, buffer, writer, quarantine)
 
             try:
-                for decoded in source.frames():
+                for decoded in source.frames(audio=sound.add):
+                    if decoded.index == 0:
+                        sound.set_origin(source.start_s)
                     run.times.append(decoded.time_s)
                     buffer.add(Candidate(decoded.index, decoded.time_s, decoded.frame))
+                    small = decoded.frame.to_ndarray(width=INPUT_SIZE[1], height=INPUT_SIZE[0], format="rgb24",
+                                                     interpolation="AREA")
+                    motion.add(small, decoded.time_s)
                     if self.stream:
-                        pending.append(decoded.frame.to_ndarray(width=INPUT_SIZE[1], height=INPUT_SIZE[0],
-                                                                format="rgb24", interpolation="AREA"))
+                        pending.append(small)
                         if len(pending) == 50:
                             advance(self.stream.feed(np.stack(pending)))
                             pending.clear()
@@ -298,14 +308,37 @@ class KeyframesStage(Stage[KeyframesConfig]):
             detail = error.detail if error else f"decoded {len(run.times)} of {expected} frames"
             quarantine.add(video.video_id, "partial", detail + "; the frames before the failure were kept",
                            source=video.relative)
+        duration_s = round(run.times[-1] + self.frame_s(run), 6)
         SHOTS_FILE.write(writer.folder, {
             "schema_version": SCHEMA_VERSION, "video_id": video.video_id, "path": video.relative,
             "root": str(video.root), "fps": run.info.fps,
-            "num_frames": len(run.times), "duration_s": round(run.times[-1] + self.frame_s(run), 6),
+            "num_frames": len(run.times), "duration_s": duration_s,
             "width": run.info.width, "height": run.info.height, "partial": partial,
             "error": (error.detail if error else None), "shots_model": self.config.shots_model,
             "thresholds": {"hard": self.config.shots_threshold, "gradual": self.config.gradual_threshold,
                            "gradual_min_frames": self.config.gradual_min_frames}, "shots": run.shots,
+        })
+        self.write_signals(video.video_id, duration_s, motion, sound, source, writer)
+
+    def write_signals(self, video_id: str, duration_s: float, motion: MotionMeter, sound: SoundMeter, source: Video,
+                      writer: ShardWriter) -> None:
+        """The video's signals file; sound not measured is counted by reason."""
+        bins = bin_count(duration_s, self.config.signals_step_s)
+        if source.audio_stream is None:
+            status, detail = "no_audio_stream", f"{source.path} has no audio stream"
+        elif sound.samples == 0:
+            status, detail = "decode_error", source.audio_error or "the audio stream gave no samples"
+        else:
+            status, detail = "measured", source.audio_error
+        if status != "measured":
+            writer.count(f"sound_not_measured_{status}")
+        elif source.audio_error:
+            writer.count("sound_stopped_early")
+        SIGNALS_FILE.write(writer.folder, {
+            "schema_version": SCHEMA_VERSION, "video_id": video_id, "step_s": self.config.signals_step_s,
+            "duration_s": duration_s, "motion": motion.values(bins),
+            "sound_db": sound.values(bins) if status == "measured" else None, "sound_status": status,
+            "sound_detail": detail, "sample_rate": sound.rate,
         })
 
 

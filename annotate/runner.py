@@ -123,6 +123,11 @@ class Stage(ABC, Generic[C]):
     def setup(self, device: Any) -> None:
         """Check settings and load models once per process (optional); raise a SkyscriptError for bad ones."""
 
+    def task_side_files(self, out: Path, task: str) -> list[Path]:
+        """Files beside the shards that this stage writes for one task (removed when the task is redone): its
+        per-video files (``writes``)."""
+        return [kind.path(out, task) for kind in self.writes]
+
     def version(self) -> str:
         """The code (and prompt) version recorded in task markers."""
         return self.code_version
@@ -248,7 +253,7 @@ def task_files(out: Path, stage: Stage, task: str) -> list[Path]:
     pattern = re.compile(rf"^{re.escape(stage.name)}-{re.escape(task)}{number}(\.tar|{re.escape(STATS_SUFFIX)})"
                          r"(\.tmp)?$")
     return [p for p in out.iterdir() if pattern.match(p.name)] + [
-        path for kind in stage.writes if (path := kind.path(out, task)).exists()]
+        path for path in stage.task_side_files(out, task) if path.exists()]
 
 
 def fingerprint(stage: Stage, task: Task) -> dict[str, Any]:

@@ -1,11 +1,12 @@
-"""Decoding with PyAV: frames with their index and time from presentation timestamps (variable frame rate safe)."""
+"""Decoding with PyAV: frames with their index and time from presentation timestamps (variable frame rate safe),
+and optionally the audio decoded in the same pass."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import av
 
@@ -58,6 +59,9 @@ class Video:
             self.container.close()
             raise VideoError("no_video_stream", f"{self.path} has no video stream (audio only?)")
         self.stream = self.container.streams.video[0]
+        self.audio_stream = self.container.streams.audio[0] if self.container.streams.audio else None
+        self.audio_error: str | None = None  # why audio decoding stopped (the video goes on)
+        self.start_s: float | None = None  # the first frame's presentation time (the origin of ``time_s``)
         self.stream.thread_type = "AUTO"
         self.stream.thread_count = threads
         ctx = self.stream.codec_context
@@ -75,25 +79,43 @@ class Video:
         return VideoInfo(self.stream.codec_context.width, self.stream.codec_context.height,
                          float(rate) if rate else None, self.stream.frames or None, duration)
 
-    def frames(self) -> Iterator[DecodedFrame]:
-        """Every frame in presentation order; raises :class:`VideoError` ("decode") if decoding fails mid-way."""
+    def frames(self, audio: Callable[[av.AudioFrame], None] | None = None) -> Iterator[DecodedFrame]:
+        """Every frame in presentation order; raises :class:`VideoError` ("decode") if decoding fails mid-way.
+
+        With ``audio``, the first audio stream is demuxed in the same pass and each decoded audio frame handed to
+        it; audio that fails to decode stops there (``audio_error`` says why) and the video goes on."""
         time_base = self.stream.time_base or Fraction(1, 1)
         rate = self.stream.average_rate or self.stream.guessed_rate
         first_pts = None
         index = 0
+        streams = [self.stream] + ([self.audio_stream] if audio and self.audio_stream else [])
         try:
-            for frame in self.container.decode(self.stream):
-                if frame.pts is None:  # no timestamp: fall back to the nominal rate
-                    seconds = index / float(rate) if rate else 0.0
-                else:
-                    first_pts = frame.pts if first_pts is None else first_pts
-                    seconds = float((frame.pts - first_pts) * time_base)
-                yield DecodedFrame(index, max(seconds, 0.0), frame)
-                index += 1
+            for packet in self.container.demux(*streams):
+                if packet.stream is not self.stream:
+                    if self.audio_error is None:
+                        self._decode_audio(packet, audio)
+                    continue
+                for frame in packet.decode():
+                    if frame.pts is None:  # no timestamp: fall back to the nominal rate
+                        seconds = index / float(rate) if rate else 0.0
+                    else:
+                        first_pts = frame.pts if first_pts is None else first_pts
+                        seconds = float((frame.pts - first_pts) * time_base)
+                    if self.start_s is None:
+                        self.start_s = float(frame.pts * time_base) if frame.pts is not None else 0.0
+                    yield DecodedFrame(index, max(seconds, 0.0), frame)
+                    index += 1
         except av.error.FFmpegError as exc:
             raise VideoError("decode", f"{self.path}: decoding failed after {index} frame(s): {exc}") from exc
         if index == 0:
             raise VideoError("decode", f"{self.path}: no frame could be decoded")
+
+    def _decode_audio(self, packet: av.Packet, audio: Callable[[av.AudioFrame], None]) -> None:
+        try:
+            for frame in packet.decode():
+                audio(frame)
+        except (av.error.FFmpegError, ValueError) as exc:
+            self.audio_error = f"audio decoding failed: {exc}"
 
     def close(self) -> None:
         self.container.close()

@@ -2,9 +2,10 @@
 
 For each video prints frames/s of (1) decoding alone with PyAV (to 48x27 RGB, what the model needs), and
 ``ffmpeg -f null`` when the binary exists, (2) TransNetV2 inference alone on those frames (batched windows), (3)
-the whole stage in steady state (model loaded; shards, JPEGs, shots file written), then the stage's overhead
-over (1)+(2). Run: ``.venv/bin/python benchmarks/keyframes.py [VIDEO ...]`` (default: the music video in
-../shared/data and the bundled 720p clip).
+the whole stage in steady state (model loaded; shards, JPEGs, shots and signals files written), then the
+stage's overhead over (1)+(2), and what the highlight signals cost inside it: the audio decoded and measured
+alone, and motion activity alone on the decoded small frames. Run: ``.venv/bin/python benchmarks/keyframes.py
+[VIDEO ...]`` (default: the music video in ../shared/data and the bundled 720p clip).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from annotate.inputs import discover_videos  # noqa: E402
 from annotate.keyframes import KeyframesConfig, KeyframesStage  # noqa: E402
 from annotate.runner import Task  # noqa: E402
 from annotate.shots import INPUT_SIZE, TransNetV2Stream  # noqa: E402
+from annotate.signals import MotionMeter, SoundMeter  # noqa: E402
 from builder.shards import Quarantine, ShardWriter  # noqa: E402
 
 
@@ -39,6 +41,22 @@ def decode_small(path: Path) -> np.ndarray:
         stream.thread_type = "AUTO"
         return np.stack([f.to_ndarray(width=INPUT_SIZE[1], height=INPUT_SIZE[0], format="rgb24",
                                       interpolation="AREA") for f in container.decode(stream)])
+
+
+def sound_alone(path: Path) -> None:
+    """The audio stream demuxed, decoded and measured as the stage does, without the video."""
+    meter = SoundMeter(KeyframesConfig.signals_step_s)
+    meter.set_origin(0.0)
+    with av.open(str(path)) as container:
+        if container.streams.audio:
+            for frame in container.decode(audio=0):
+                meter.add(frame)
+
+
+def motion_alone(frames: np.ndarray) -> None:
+    meter = MotionMeter(KeyframesConfig.signals_step_s)
+    for index, frame in enumerate(frames):
+        meter.add(frame, index / 25)
 
 
 def ffmpeg_null(path: Path) -> float | None:
@@ -89,6 +107,8 @@ def main() -> None:
                 stage.run_task(Task(video.video_id, video, video.relative), writer, Quarantine(out / "q.jsonl", "b"))
 
         t_stage = best(whole, args.repeat)
+        t_sound = best(lambda: sound_alone(path), args.repeat)
+        t_motion = best(lambda: motion_alone(frames), args.repeat)
         base = t_decode + t_infer
         print(f"\n{path.name}: {n} frames")
         print(f"  {'decode alone (PyAV -> 48x27)':38s} {n / t_decode:9.0f} frames/s")
@@ -98,6 +118,8 @@ def main() -> None:
         print(f"  {'decode + inference (sum of the two)':38s} {n / base:9.0f} frames/s")
         print(f"  {'whole stage (steady state)':38s} {n / t_stage:9.0f} frames/s")
         print(f"  stage / (decode + inference) time: {t_stage / base:.3f}  (aim: <= 1.10)")
+        print(f"  {'signals: audio decode + sound energy':38s} {t_sound:9.3f} s ({t_sound / t_stage:.1%} of the stage)")
+        print(f"  {'signals: motion activity':38s} {t_motion:9.3f} s ({t_motion / t_stage:.1%} of the stage)")
         if args.profile:
             profiler = cProfile.Profile()
             profiler.runcall(whole)

@@ -152,6 +152,22 @@ def scripts_summary(pipeline: list[dict[str, Any]]) -> str:
             "position(s) moved back to the speed limit.")
 
 
+def highlights_summary(pipeline: list[dict[str, Any]]) -> str:
+    """The highlight stage's curves, peaks, scored shots and missing components, from its summary."""
+    stage = next((s for s in pipeline if s["stage"] == "highlight"), None)
+    if stage is None:
+        return ("The highlight stage did not run for this build: there are no highlight curves and shots carry no "
+                "`highlight_score`.")
+    c = stage.get("counts", {})
+    missing = [(key.removeprefix("curves_without_").split("_", 1), n) for key, n in sorted(c.items())
+               if key.startswith("curves_without_")]
+    missing_text = "; ".join(f"without {component} ({reason}) {n:,}" for (component, reason), n in missing)
+    return (f"{c.get('curves', 0):,} curve(s) for {stage['tasks']:,} video(s) with {c.get('peaks', 0):,} peak(s); "
+            f"{c.get('curves_not_made_no_signals', 0):,} video(s) had nothing to make a curve from. "
+            f"{c.get('shots_scored', 0):,} shot(s) scored, {c.get('shots_not_scored', 0):,} not (no times or no "
+            f"curve). Components missing: {missing_text or 'none'}.")
+
+
 def render_card(dataset_dir: str | Path) -> str:
     """The full ``README.md`` text of a dataset folder."""
     dataset_dir = Path(dataset_dir)
@@ -175,6 +191,7 @@ def render_card(dataset_dir: str | Path) -> str:
         build_notes=build_notes(pipeline),
         faces_summary=faces_summary(pipeline),
         scripts_summary=scripts_summary(pipeline),
+        highlights_summary=highlights_summary(pipeline),
         stage_counts_table="\n".join(stage_rows) if pipeline else "No stage summaries (`pipeline.json`) here.",
         **{f"fields_{config}": fields_table(KIND_OF_CONFIG[config]) for config in CONFIG_OF_KIND.values()},
     )

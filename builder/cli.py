@@ -15,7 +15,7 @@ from pathlib import Path
 from builder.errors import SkyscriptError
 
 #: stage commands, run by ``annotate.<name>.main(argv)`` (needs the ``annotate`` extra)
-STAGES = ("keyframes", "privacy", "extract", "repair", "calibrate", "script")
+STAGES = ("keyframes", "privacy", "extract", "repair", "calibrate", "script", "highlight")
 
 
 def _publish(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 
 #: a box as records store it: ``[x0, y0, x1, y1]`` in pixels of the stored image
 Box = list[float]
@@ -24,7 +24,7 @@ CONFIG_OF_KIND: dict[str, str] = {
 KIND_OF_CONFIG: dict[str, str] = {config: kind for kind, config in CONFIG_OF_KIND.items()}
 KINDS: tuple[str, ...] = tuple(CONFIG_OF_KIND)
 #: schemas of working files that are not records (per-video files: ``builder.video_files``)
-AUXILIARY_SCHEMAS: tuple[str, ...] = ("shots", "characters")
+AUXILIARY_SCHEMAS: tuple[str, ...] = ("shots", "signals", "characters")
 
 
 def schema_dir() -> Path:

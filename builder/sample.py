@@ -21,7 +21,7 @@ WORKING_MEMBERS: dict[str, frozenset[str]] = {
 PUBLISHED_MEMBERS: dict[str, tuple[str, ...]] = {
     "frame": ("jpg",),
     "shooting_script": (),
-    "highlight_curve": (),
+    "highlight_curve": ("png",),  # the curve drawn
     "pair": (),
 }
 IMAGE_EXTENSIONS = (".jpg", ".png")

@@ -40,12 +40,19 @@ def stats_path(shard: Path) -> Path:
     return shard.with_name(shard.name.removesuffix(".tar") + STATS_SUFFIX)
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON through a temporary file and a rename, so readers never see half a file."""
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write a file through a temporary file and a rename, so readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + TMP_SUFFIX)
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+def write_json_atomic(path: Path, data: Any, compact: bool = False) -> None:
+    """Write JSON atomically (:func:`write_bytes_atomic`), indented unless ``compact``."""
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False,
+                      **({"separators": (",", ":")} if compact else {"indent": 2}))
+    write_bytes_atomic(path, (text + "\n").encode())
 
 
 def split_member(name: str) -> tuple[str, str]:

@@ -2,6 +2,8 @@
 that wrote them (never published):
 
 - ``OUT/shots/<video_id>.json`` (``schema/shots.schema.json``): the keyframes stage's shots and the source's place;
+- ``OUT/signals/<video_id>.json`` (``schema/signals.schema.json``): motion and sound energy from the keyframes
+  stage's decoding pass (``annotate.signals``), for the highlight stage;
 - ``OUT/characters/<video_id>.json`` (``schema/characters.schema.json``): the calibrate stage's characters.
 
 Each is validated against its schema when written and when read.
@@ -29,6 +31,7 @@ class VideoFile:
 
     folder: str
     title: str  # in messages: "shots file"
+    compact: bool = False  # written without indentation (long arrays of numbers)
 
     def path(self, stage_dir: str | Path, video_id: str) -> Path:
         """Where a video's file lies in a stage folder."""
@@ -43,7 +46,7 @@ class VideoFile:
         """Validate and write a video's file (atomically); returns its path."""
         path = self.path(stage_dir, data.get("video_id", ""))
         self._check(path, data)
-        write_json_atomic(path, data)
+        write_json_atomic(path, data, self.compact)
         return path
 
     def read(self, path: str | Path) -> dict[str, Any]:
@@ -73,6 +76,7 @@ def source_video(shots: dict[str, Any] | None, source_root: str | None = None,
 
 
 SHOTS_FILE = VideoFile("shots", "shots file")
+SIGNALS_FILE = VideoFile("signals", "signals file", compact=True)
 CHARACTERS_FILE = VideoFile("characters", "character file")
 #: every per-video file a stage folder may hold (carried along by the runner)
-VIDEO_FILES: tuple[VideoFile, ...] = (SHOTS_FILE, CHARACTERS_FILE)
+VIDEO_FILES: tuple[VideoFile, ...] = (SHOTS_FILE, SIGNALS_FILE, CHARACTERS_FILE)

@@ -18,7 +18,7 @@ from PIL import Image
 
 from builder.contract import format_timestamp
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 
 _SHOT_TYPES = ("wide", "full", "medium", "close_up", "extreme_close_up")
 _SCENES = (
@@ -288,26 +288,56 @@ def shooting_script_record(i: int = 0) -> dict[str, Any]:
 
 
 def highlight_curve_record(i: int = 0, points: int = 12) -> dict[str, Any]:
-    """A highlight curve of one episode: parallel arrays of ``points`` values and two peaks."""
+    """A highlight curve of one episode: parallel arrays of ``points`` values (every component present), two peaks."""
     rng = _rng("highlight_curve", i)
-    time_s = [round(k * 2.5, 2) for k in range(points)]
-    valence = [round(rng.uniform(1, 9), 2) for _ in range(points)]
-    arousal = [round(rng.uniform(1, 9), 2) for _ in range(points)]
-    dominance = [round(rng.uniform(1, 9), 2) for _ in range(points)]
-    score = [round(0.5 * a + 0.3 * (10 - v) + 0.2 * d, 3) for v, a, d in zip(valence, arousal, dominance)]
+    time_s = [round(k * 0.5, 2) for k in range(points)]
+
+    def unit() -> list[float]:
+        return [round(rng.uniform(0, 1), 4) for _ in range(points)]
+
+    motion, rhythm, sound, intensity = unit(), unit(), unit(), unit()
+    measured = [round(0.4 * m + 0.2 * r + 0.4 * s, 4) for m, r, s in zip(motion, rhythm, sound)]
+    score = [round(0.5 * m + 0.5 * c, 4) for m, c in zip(measured, intensity)]
     top = sorted(range(points), key=lambda k: -score[k])[:2]
     return {
         "kind": "highlight_curve",
         "schema_version": SCHEMA_VERSION,
         "video_id": video_id(i),
+        "duration_s": round(points * 0.5 - 0.1, 2),
         "time_s": time_s,
         "score": score,
-        "valence": valence,
-        "arousal": arousal,
-        "dominance": dominance,
-        "peaks": [{"time_s": time_s[k], "score": score[k]} for k in sorted(top)],
-        "method": "0.5*arousal + 0.3*(10-valence) + 0.2*dominance, mean over people, window=2.5s",
+        "measured_arousal": measured,
+        "motion": motion,
+        "rhythm": rhythm,
+        "sound": sound,
+        "character_intensity": intensity,
+        "valence": [round(rng.uniform(1, 9), 2) for _ in range(points)],
+        "arousal": [round(rng.uniform(1, 9), 2) for _ in range(points)],
+        "dominance": [round(rng.uniform(1, 9), 2) for _ in range(points)],
+        "peaks": [{"time_s": time_s[k], "score": score[k], "prominence": round(rng.uniform(0.1, 0.5), 4)}
+                  for k in sorted(top)],
+        "method": {
+            "formula": "score = (1 - w_c) * M + w_c * I",
+            "weights": {"motion": 0.4, "rhythm": 0.2, "sound": 0.4, "characters": 0.5, "valence": 0.3,
+                        "arousal": 0.5, "dominance": 0.2},
+            "settings": {"grid_s": 0.5, "smooth_s": 2.0, "rhythm_tau_s": 2.0, "motion_min_range": 2.0,
+                         "sound_floor_db": -60.0, "sound_min_range_db": 12.0, "peak_prominence": 0.1,
+                         "shot_score": "mean"},
+            "components": ["motion", "rhythm", "sound", "characters"],
+            "missing": [{"component": "sound", "reason": "test"}] if i % 2 else [{"component": "rhythm",
+                                                                                  "reason": "test"}],
+        },
+        "provenance": [_provenance("highlight", "hanjalic-xu+vad", rng)],
     }
+
+
+def highlight_curve_sample(i: int = 0):
+    """A highlight curve :class:`builder.sample.Sample` with a PNG ``png`` member."""
+    from builder.sample import Sample
+
+    out = io.BytesIO()
+    Image.open(io.BytesIO(jpeg_bytes(120, 60, seed=i))).save(out, format="PNG")
+    return Sample(f"{video_id(i)}_highlight", highlight_curve_record(i), {"png": out.getvalue()})
 
 
 def pair_record(i: int = 0) -> dict[str, Any]:

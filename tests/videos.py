@@ -64,6 +64,42 @@ def write_video(path: Path, frames: list[np.ndarray], fps: int = 25, codec: str 
     return path
 
 
+def write_video_with_audio(path: Path, frames: list[np.ndarray], audio: np.ndarray, rate: int = 44100,
+                           fps: int = 25) -> Path:
+    """An H.264 video with an AAC track: ``audio`` is mono float samples in -1..1 at ``rate``."""
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=fps)
+        video.width, video.height = frames[0].shape[1], frames[0].shape[0]
+        video.pix_fmt = "yuv420p"
+        sound = container.add_stream("aac", rate=rate, layout="mono")
+        for array in frames:
+            for packet in video.encode(av.VideoFrame.from_ndarray(array, format="rgb24")):
+                container.mux(packet)
+        samples = audio.astype(np.float32).reshape(1, -1)
+        for start in range(0, samples.shape[1], 1024):
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + 1024]), format="flt",
+                                               layout="mono")
+            frame.sample_rate, frame.pts = rate, start
+            for packet in sound.encode(frame):
+                container.mux(packet)
+        for stream in (video, sound):
+            for packet in stream.encode():
+                container.mux(packet)
+    return path
+
+
+def read_audio(path: Path, start_s: float, stop_s: float, rate: int = 44100) -> np.ndarray:
+    """The mono mix of a video's audio between two times, as float samples at ``rate``."""
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+    chunks = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(audio=0):
+            for mono in resampler.resample(frame):
+                chunks.append(mono.to_ndarray().reshape(-1))
+    samples = np.concatenate(chunks)
+    return samples[int(start_s * rate):int(stop_s * rate)]
+
+
 def write_vfr_video(path: Path, frames: list[np.ndarray], durations_s: list[float], codec: str = "libx264") -> Path:
     """A variable frame rate video: frame ``k`` is shown for ``durations_s[k]`` seconds (timestamps in ms).
 

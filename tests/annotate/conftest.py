@@ -42,3 +42,13 @@ def music_calibrate(music_privacy):
     out = music_privacy.parent / "calibrate"
     run_stage(CalibrateStage(CalibrateConfig(tta=False)), music_privacy, out, progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def music_script(music_calibrate):
+    """The script stage with its defaults on those frames."""
+    from annotate.script import ScriptConfig, ScriptStage
+
+    out = music_calibrate.parent / "script"
+    run_stage(ScriptStage(ScriptConfig()), music_calibrate, out, progress=False)
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import shutil
 import signal
@@ -23,6 +24,7 @@ from annotate.shots import ShotSpan
 from builder.contract import format_timestamp
 from builder.shards import iter_shard, shard_paths
 from builder.validation import check_sample
+from builder.video_files import SIGNALS_FILE
 
 
 @pytest.fixture()
@@ -143,6 +145,11 @@ def test_bad_inputs_are_quarantined_and_the_rest_goes_on(clip, shared_data, tmp_
     stats = json.loads((tmp_path / "out" / "keyframes.stats.json").read_text())
     assert stats["tasks"] == 8 and stats["done"] == 8 and stats["failed"] == 0  # every input counted
     assert stats["counts"]["videos_partial"] == 1
+    signals = {v: SIGNALS_FILE.find(tmp_path / "out", v) for v in ("good", "half")}
+    assert signals["half"]["duration_s"] == half["duration_s"] and signals["half"]["sound_db"] is None
+    assert len(signals["half"]["motion"]) == math.ceil(half["duration_s"] / signals["half"]["step_s"] - 1e-9)
+    assert signals["half"]["sound_status"] == "no_audio_stream" and signals["good"]["sound_status"] == "measured"
+    assert stats["counts"]["sound_not_measured_no_audio_stream"] == 1  # half was written without audio
     assert main([str(videos), str(tmp_path / "out"), "--strict", "--no-progress"]) == 1
 
 

@@ -130,13 +130,6 @@ def test_without_its_source_the_movement_is_null_and_counted(moves, tmp_path):
     assert strict.failed == 1 and "source_missing" in (tmp_path / "strict" / "quarantine.jsonl").read_text()
 
 
-@pytest.fixture(scope="module")
-def music_script(music_calibrate):
-    out = music_calibrate.parent / "script"
-    run_stage(ScriptStage(ScriptConfig()), music_calibrate, out, progress=False)
-    return out
-
-
 @pytest.mark.parametrize("setting, value", [("horizontal_fov_deg", 180.0), ("max_speed_cm_s", 0.0),
                                             ("motion_max_samples", -1)])
 def test_impossible_settings_are_refused(setting, value):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import datasets
 import pytest
-from factories import (frame_sample, highlight_curve_record, jpeg_bytes, pair_record, script_key,
+from factories import (frame_sample, highlight_curve_sample, jpeg_bytes, pair_record, script_key,
                        shooting_script_record)
 
 from builder.contract import CONFIG_OF_KIND
@@ -31,7 +31,7 @@ def stage_samples() -> list[Sample]:
     return [
         *frames,
         *(Sample(script_key(i), shooting_script_record(i)) for i in range(3)),
-        *(Sample(f"curve{i}", highlight_curve_record(i)) for i in range(2)),
+        *(highlight_curve_sample(i) for i in range(2)),
         *(Sample(f"pair{i}", pair_record(i)) for i in range(4)),
     ]
 
@@ -73,6 +73,9 @@ def test_load_dataset_returns_typed_unchanged_rows(published, config, streaming,
         if config == "frames":
             assert row["jpg"].size == (row["json"]["width"], row["json"]["height"])
             assert set(row) == {"__key__", "__url__", "jpg", "json"}
+        elif config == "highlight_curves":
+            assert row["png"].format == "PNG" and row["png"].size == (120, 60)
+            assert set(row) == {"__key__", "__url__", "png", "json"}
         else:
             assert set(row) == {"__key__", "__url__", "json"}
 

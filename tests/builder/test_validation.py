@@ -200,7 +200,9 @@ _MUST_FAIL = {
     ],
     "highlight_curve": [
         ("valence", 0, 0), ("arousal", 0, 10), ("dominance", 0, "5"), ("time_s", 0, -1), ("peaks", 0, "time_s", None),
-        ("method", ""), ("kind", "curve"), ("video_id", "vid0\n"),
+        ("method", ""), ("kind", "curve"), ("video_id", "vid0\n"), ("score", 0, 1.5), ("score", 0, None),
+        ("motion", 0, -0.1), ("peaks", 0, "prominence", -1), ("method", "settings", "shot_score", "median"),
+        ("method", "missing", 0, "component", "colour"),
     ],
     "pair": [
         ("restoration_index", -1), ("restoration_index", 1.5), ("generator", "temperature", -0.1),
@@ -216,7 +218,8 @@ _MUST_PASS = {
         ("people", []), ("privacy", None), ("objects", 0, "score", 0), ("timestamp", "100:59:59:999"),
     ],
     "shooting_script": [("shots", 0, "shot_size", None), ("shots", 0, "event", None), ("scene", "int_ext", None)],
-    "highlight_curve": [("valence", 0, None), ("peaks", [])],
+    "highlight_curve": [("valence", 0, None), ("peaks", []), ("sound", 0, None), ("method", "missing", []),
+                        ("duration_s", None)],
     "pair": [("generator", "seed", None), ("generator", "temperature", 0)],
 }
 
