@@ -93,6 +93,21 @@ def test_shooting_scripts_are_summarised(folder):
     assert "fitted by the DLT for 4 shot(s), too few points for 2, all at one depth for 0; 1 position(s)" in text
 
 
+def test_highlight_curves_are_summarised(folder):
+    assert "The highlight stage did not run" in (folder / "README.md").read_text()
+    summary = {"stage": "highlight", "position": 6, "tasks": 3, "done": 3, "failed": 0, "written": 50,
+               "quarantined": 1, "counts": {"curves": 2, "peaks": 9, "curves_not_made_no_signals": 1,
+                                            "shots_scored": 14, "shots_not_scored": 2,
+                                            "curves_without_sound_no_audio_stream": 1,
+                                            "curves_without_characters_no_vad": 2}}
+    (folder / "pipeline.json").write_text(json.dumps([summary]))
+    assert main(["card", str(folder)]) == 0
+    text = (folder / "README.md").read_text()
+    assert "2 curve(s) for 3 video(s) with 9 peak(s); 1 video(s) had nothing to make a curve from" in text
+    assert "14 shot(s) scored, 2 not" in text
+    assert "without characters (no_vad) 2; without sound (no_audio_stream) 1" in text
+
+
 def test_missing_stats_is_an_error(folder):
     stats_path(folder / "pairs" / "pairs-000000.tar").unlink()
     with pytest.raises(FileNotFoundError, match="pairs-000000.tar"):
