@@ -45,3 +45,21 @@ def test_two_processes_split_the_videos_and_match_one(shared_data, tmp_path, rep
     assert len(one) == 5 and two == one
     stats = json.loads((tmp_path / "two" / "keyframes.stats.json").read_text())
     assert stats["tasks"] == 5 and stats["done"] == 5
+
+    # a per-video stage after it (its plots included) comes out the same from two processes as from one
+    launched = subprocess.run(
+        [str(accelerate), "launch", "--multi_gpu", "--num_processes", "2", "--main_process_port", str(free_port()),
+         "-m", "annotate.highlight", str(tmp_path / "two"), str(tmp_path / "highlight-two"), "--no-progress"],
+        cwd=repo, capture_output=True, text=True, timeout=300)
+    assert launched.returncode == 0, launched.stderr[-3000:]
+    single = subprocess.run([sys.executable, "-m", "annotate.highlight", str(tmp_path / "one"),
+                             str(tmp_path / "highlight-one"), "--no-progress"], cwd=repo, capture_output=True,
+                            text=True, timeout=300)
+    assert single.returncode == 0, single.stderr[-3000:]
+    two = {p.name: p.read_bytes() for p in shard_paths(tmp_path / "highlight-two")}
+    one = {p.name: p.read_bytes() for p in shard_paths(tmp_path / "highlight-one")}
+    assert len(one) == 5 and two == one
+    assert {json.loads(p.read_text())["process"] for p in (tmp_path / "highlight-two" / "_tasks").glob("*.json")} \
+        == {0, 1}
+    plots = sorted(p.name for p in (tmp_path / "highlight-two" / "plots").glob("*.png"))
+    assert plots == [f"v{i}.png" for i in range(5)]
