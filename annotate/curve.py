@@ -32,8 +32,9 @@ def smooth(values: np.ndarray, step_s: float, window_s: float) -> np.ndarray:
     if taps < 3 or len(values) < 2:
         return values.astype(float)
     kernel = np.hanning(taps + 2)[1:-1]  # no zero end taps
-    weighted = np.convolve(values, kernel, mode="same")
-    norm = np.convolve(np.ones(len(values)), kernel, mode="same")
+    centred = slice(taps // 2, taps // 2 + len(values))  # "same" by hand: numpy's is longer for short input
+    weighted = np.convolve(values, kernel, mode="full")[centred]
+    norm = np.convolve(np.ones(len(values)), kernel, mode="full")[centred]
     return weighted / norm
 
 

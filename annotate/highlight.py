@@ -10,13 +10,15 @@ The curve lies on a uniform grid (``grid_s``) from 0 to the video's end and comb
   ``exp(-shot length / rhythm_tau_s)`` from the shots file. Each is smoothed (Hann window, ``smooth_s``) and
   normalised within the video, ``(x - min) / max(max - min, floor)`` (floors: ``motion_min_range``,
   ``sound_min_range_db``, 1 for rhythm, which is already 0..1), then ``M`` is their weighted mean over the
-  components measured (``motion_weight``, ``rhythm_weight``, ``sound_weight``). The frame differences at cuts are
+  components measured (``motion_weight``, ``rhythm_weight``, ``sound_weight``); a component constant over the
+  whole video (silence throughout, a single shot) is 0 and carries no information, so its weight goes to the
+  others as a missing one's does (all constant: ``M`` is 0). The frame differences at cuts are
   left out of motion, so a cut counts once, in the rhythm. Sound is floored at ``sound_floor_db``.
 - **the characters' intensity** ``I``: per keyframe, the V/A/D (1..9) of its people (``people[].vad``) averaged
   with weights by screen share (the person's box, else its face box, over the frame; a person without a box
   counts as the frame's mean share), linear between keyframes and held before the first and after the last;
-  ``I = (w_a*(A-1)/8 + w_v*|V-5|/4 + w_d*|D-5|/4) / (w_a + w_v + w_d)``: high arousal, and valence or
-  dominance far from neutral.
+  ``I = (w_a*(A-1)/8 + w_v*|V-5|/4 + w_d*|D-5|/4) / (w_a + w_v + w_d)`` over the dimensions some frame has:
+  high arousal, and valence or dominance far from neutral.
 
 ``score = (1 - characters_weight) * M + characters_weight * I`` where both exist, else the one that does (both
 missing: the curve is quarantined, ``no_signals``). Peaks: local maxima with at least ``peak_prominence``
@@ -48,10 +50,12 @@ RHYTHM_FLOOR = 1.0  # rhythm is exp(-L/tau), already 0..1: only its minimum is t
 COMPONENTS = ("motion", "rhythm", "sound")
 VAD = ("valence", "arousal", "dominance")
 FORMULA = ("score = (1 - w_c) * M + w_c * I where both exist, else M or I; "
-           "M = (w_m*motion + w_r*rhythm + w_s*sound) / (sum of the weights of the components measured), each "
+           "M = (w_m*motion + w_r*rhythm + w_s*sound) / (sum of the weights of the components measured and not "
+           "constant over the video), each "
            "component Hann-smoothed over smooth_s and normalised in the video as (x - min) / max(max - min, floor), "
            "rhythm = exp(-shot length / rhythm_tau_s), motion without the frame differences at cuts, sound in dBFS "
-           "floored at sound_floor_db; I = (w_a*(A-1)/8 + w_v*|V-5|/4 + w_d*|D-5|/4) / (w_a + w_v + w_d), people's "
+           "floored at sound_floor_db; I = (w_a*(A-1)/8 + w_v*|V-5|/4 + w_d*|D-5|/4) / (sum of the weights of the "
+           "dimensions known), people's "
            "V/A/D per keyframe weighted by screen share, linear between keyframes, held at the ends; "
            "shot highlight_score = 10 * shot_score of score over the shot's span")
 
@@ -107,7 +111,7 @@ def build_curve(video_id: str, config: HighlightConfig, frames: list[dict], shot
     duration = ((signals or {}).get("duration_s") or (shots or {}).get("duration_s")
                 or max((f.get("time_s") or 0.0 for f in frames), default=None))
     if duration is None:
-        raise NoSignals("no signals file, no shots file and no frame with a time")
+        raise NoSignals("no signals file, no shots file and no frames")
     times = curve.grid(duration, c.grid_s)
     spans = [(s["start_s"], s["end_s"]) for s in (shots or {}).get("shots", [])]
     missing: dict[str, str] = {}
@@ -141,7 +145,9 @@ def build_curve(video_id: str, config: HighlightConfig, frames: list[dict], shot
         missing["rhythm"] = "no_shots_file"
     weights = {"motion": c.motion_weight, "rhythm": c.rhythm_weight, "sound": c.sound_weight}
     used = [name for name in COMPONENTS if name in series and weights[name] > 0]
-    measured = (sum(weights[n] * series[n] for n in used) / sum(weights[n] for n in used)) if used else None
+    varying = [name for name in used if series[name].max() > 1e-6]  # constant: all 0 (up to rounding), no information
+    measured = None if not used else np.zeros(len(times)) if not varying else (
+        sum(weights[n] * series[n] for n in varying) / sum(weights[n] for n in varying))
     vad = character_vad(frames, times)
     intensity = character_intensity(vad, c)
     if intensity is None:

@@ -68,44 +68,47 @@ class MotionMeter:
 
 
 class SoundMeter:
-    """Sound energy per bin from decoded audio frames (any format, rate or layout; converted to planar float,
-    each sample's power the mean over the channels).
+    """Sound energy per bin from decoded audio frames (any format or layout; converted to planar float, each
+    sample's power the mean over the channels; non-finite samples left out).
 
-    Audio times come from the first audio frame's timestamp, then from the samples counted since (decoders
-    emit contiguous samples); they are placed on the video's time line once the first video frame's absolute
-    time is known (:meth:`set_origin`), samples before it are left out."""
+    Each frame is placed by its own timestamp (a frame without one follows the previous frame), so gaps in the
+    audio stay gaps; times are put on the video's time line once the first video frame's absolute time is known
+    (:meth:`set_origin`), and samples before it are left out."""
 
     def __init__(self, step_s: float) -> None:
         self.bins = Bins(step_s)
         self.resampler = av.AudioResampler(format="fltp")
         self.origin_s: float | None = None
-        self.start_s: float | None = None
-        self.rate: int | None = None
-        self.samples = 0
-        self.pending: list[np.ndarray] = []
+        self.rate: int | None = None  # the first frame's sample rate
+        self.samples = 0  # samples binned
+        self.next_s = 0.0  # where a frame without a timestamp starts
+        self.pending: list[tuple[np.ndarray, np.ndarray]] = []
 
     def set_origin(self, absolute_s: float) -> None:
         """The absolute time of the video's first frame: time 0 of the bins."""
         self.origin_s = absolute_s
-        for samples in self.pending:
-            self._bin(samples)
+        for times, power in self.pending:
+            self._bin(times, power)
         self.pending.clear()
 
     def add(self, frame: av.AudioFrame) -> None:
-        if self.start_s is None:
-            self.start_s = float(frame.pts * frame.time_base) if frame.pts is not None and frame.time_base else 0.0
-            self.rate = frame.sample_rate
+        rate = frame.sample_rate
+        self.rate = self.rate or rate
+        start = float(frame.pts * frame.time_base) if frame.pts is not None and frame.time_base else self.next_s
         for planar in self.resampler.resample(frame):
             power = (planar.to_ndarray().astype(np.float64) ** 2).mean(axis=0)
+            times = start + np.arange(len(power)) / rate
+            start += len(power) / rate
             if self.origin_s is None:
-                self.pending.append(power)
+                self.pending.append((times, power))
             else:
-                self._bin(power)
+                self._bin(times, power)
+        self.next_s = start
 
-    def _bin(self, power: np.ndarray) -> None:
-        times = self.start_s - self.origin_s + (self.samples + np.arange(len(power))) / self.rate
-        self.samples += len(power)
-        keep = times >= 0
+    def _bin(self, times: np.ndarray, power: np.ndarray) -> None:
+        times = times - self.origin_s
+        keep = (times >= 0) & np.isfinite(power)
+        self.samples += int(keep.sum())
         self.bins.add((times[keep] // self.bins.step_s).astype(np.int64), power[keep])
 
     def values(self, n: int) -> list[float | None]:

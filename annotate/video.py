@@ -102,7 +102,8 @@ class Video:
                         first_pts = frame.pts if first_pts is None else first_pts
                         seconds = float((frame.pts - first_pts) * time_base)
                     if self.start_s is None:
-                        self.start_s = float(frame.pts * time_base) if frame.pts is not None else 0.0
+                        self.start_s = float((frame.pts if frame.pts is not None else self.stream.start_time or 0)
+                                             * time_base)
                     yield DecodedFrame(index, max(seconds, 0.0), frame)
                     index += 1
         except av.error.FFmpegError as exc:

@@ -65,8 +65,9 @@ def write_video(path: Path, frames: list[np.ndarray], fps: int = 25, codec: str 
 
 
 def write_video_with_audio(path: Path, frames: list[np.ndarray], audio: np.ndarray, rate: int = 44100,
-                           fps: int = 25) -> Path:
-    """An H.264 video with an AAC track: ``audio`` is mono float samples in -1..1 at ``rate``."""
+                           fps: int = 25, audio_start_s: float = 0.0) -> Path:
+    """An H.264 video with an AAC track: ``audio`` is mono float samples in -1..1 at ``rate``, its first sample
+    ``audio_start_s`` after the first video frame."""
     with av.open(str(path), "w") as container:
         video = container.add_stream("libx264", rate=fps)
         video.width, video.height = frames[0].shape[1], frames[0].shape[0]
@@ -79,7 +80,7 @@ def write_video_with_audio(path: Path, frames: list[np.ndarray], audio: np.ndarr
         for start in range(0, samples.shape[1], 1024):
             frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + 1024]), format="flt",
                                                layout="mono")
-            frame.sample_rate, frame.pts = rate, start
+            frame.sample_rate, frame.pts = rate, start + round(audio_start_s * rate)
             for packet in sound.encode(frame):
                 container.mux(packet)
         for stream in (video, sound):

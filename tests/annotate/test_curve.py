@@ -24,6 +24,12 @@ def test_smoothing_keeps_a_constant_constant_to_the_edges_and_spreads_a_spike():
     assert np.allclose(smoothed[:20], smoothed[21:][::-1])  # symmetric
 
 
+def test_smoothing_an_input_shorter_than_the_window_keeps_its_length():
+    assert curve.smooth(np.ones(3), 0.5, 2.0).tolist() == [1.0, 1.0, 1.0]
+    short = curve.smooth(np.array([0.0, 0, 0, 0, 10]), 0.2, 2.0)  # 11 taps over 5 values
+    assert len(short) == 5 and np.all(np.diff(short) > 0)
+
+
 def test_fill_gaps_interpolates_and_holds_the_ends():
     assert curve.fill_gaps([None, 1.0, None, 3.0, None]).tolist() == [1.0, 1.0, 2.0, 3.0, 3.0]
     assert curve.fill_gaps([None, None]) is None

@@ -19,7 +19,7 @@ from annotate.keyframes import KeyframesConfig, KeyframesStage
 from annotate.runner import run_stage
 from builder.publish import publish
 from builder.shards import iter_shard, shard_paths
-from builder.validation import check_published, check_sample
+from builder.validation import check_published, check_sample, schema_problems
 from builder.video_files import SHOTS_FILE, SIGNALS_FILE
 
 FPS, RATE = 25, 44100
@@ -142,6 +142,42 @@ def test_video_with_nothing_to_measure_is_quarantined(clips, tmp_path):
     assert line["reason"] == "no_signals" and "no_signals_file" in line["detail"]
     assert stats(tmp_path / "out")["curves_not_made_no_signals"] == 1
     assert not any(s.kind == "highlight_curve" for p in shard_paths(tmp_path / "out") for s in iter_shard(p))
+
+
+def signals_file(motion: list, sound: list | None, step: float = 0.2) -> dict:
+    return {"step_s": step, "duration_s": round(len(motion) * step, 3), "motion": motion, "sound_db": sound,
+            "sound_status": "measured" if sound is not None else "no_audio_stream"}
+
+
+def shots_file(spans: list[tuple[float, float]]) -> dict:
+    return {"duration_s": spans[-1][1], "shots": [{"start_s": a, "end_s": b} for a, b in spans]}
+
+
+def test_a_video_shorter_than_the_smoothing_window_gets_a_whole_curve():
+    made = build_curve("short", HighlightConfig(), [], shots_file([(0.0, 0.4), (0.4, 1.0)]),
+                       signals_file([0.5, 9.0, 1.0, 1.2, 0.8], [-30.0, -20.0, -25.0, -40.0, -35.0])).record
+    assert made["time_s"] == [0.0, 0.5, 1.0]
+    assert all(len(made[name]) == 3 for name in ("score", "motion", "rhythm", "sound", "measured_arousal"))
+    assert schema_problems("short_highlight", made, "highlight_curve") == []
+
+
+def test_constant_inputs_give_a_flat_curve_whatever_their_level():
+    frames = [{"time_s": t, "width": 100, "height": 100,
+               "people": [{"vad": {"valence": 7.0, "arousal": 6.0, "dominance": 4.0}, "bbox": [0, 0, 50, 50]}]}
+              for t in (0.5, 3.0, 5.5)]
+    made = build_curve("level", HighlightConfig(), frames, shots_file([(0.0, 6.0)]),
+                       signals_file([12.0] * 30, [-18.0] * 30)).record
+    assert len(set(made["score"])) == 1 and made["peaks"] == [] and made["score"][0] > 0
+    assert set(made["measured_arousal"]) == {0.0} and made["method"]["components"][-1] == "characters"
+
+
+def test_a_constant_component_gives_its_weight_to_the_others():
+    motion = [0.5] * 10 + [20.0] * 5 + [0.5] * 15  # a burst of motion; silent track; one shot
+    silent = build_curve("v", HighlightConfig(), [], shots_file([(0.0, 6.0)]), signals_file(motion, [-100.0] * 30))
+    mute = build_curve("v", HighlightConfig(), [], shots_file([(0.0, 6.0)]), signals_file(motion, None))
+    assert max(silent.record["score"]) == max(mute.record["score"]) == 1.0
+    assert silent.record["score"] == mute.record["score"]
+    assert silent.record["method"]["components"] == ["motion", "rhythm", "sound"]  # measured, though constant
 
 
 @pytest.mark.parametrize("setting, value", [("grid_s", 0), ("characters_weight", 1.5), ("motion_weight", -1),
