@@ -108,7 +108,7 @@ def test_frames_without_faces_pass_unchanged_and_nothing_from_a_face_is_publishe
     assert stats["counts"]["characters"] == len(CHARACTERS_FILE.read(
         CHARACTERS_FILE.path(music_calibrate, VIDEO))["characters"])
     files = {p.relative_to(music_calibrate).parts[0] for p in music_calibrate.rglob("*") if p.is_file()}
-    assert files <= {"_tasks", "shots", "characters", "quarantine.jsonl"} | {
+    assert files <= {"_tasks", "shots", "signals", "characters", "quarantine.jsonl"} | {
         p.name for p in music_calibrate.iterdir() if p.suffix in (".tar", ".json")}
 
     def longest_number_list(value) -> int:
