@@ -120,7 +120,7 @@ def build_curve(video_id: str, config: HighlightConfig, frames: list[dict], shot
         missing["motion"] = missing["sound"] = "no_signals_file"
     else:
         step = signals["step_s"]
-        motion = [None if v is None else v for v in signals["motion"]]
+        motion = list(signals["motion"])
         for start, _ in spans[1:]:  # the frame difference at a cut belongs to the rhythm
             if int(start // step) < len(motion):
                 motion[int(start // step)] = None
@@ -145,7 +145,7 @@ def build_curve(video_id: str, config: HighlightConfig, frames: list[dict], shot
         missing["rhythm"] = "no_shots_file"
     weights = {"motion": c.motion_weight, "rhythm": c.rhythm_weight, "sound": c.sound_weight}
     used = [name for name in COMPONENTS if name in series and weights[name] > 0]
-    varying = [name for name in used if series[name].max() > 1e-6]  # constant: all 0 (up to rounding), no information
+    varying = [name for name in used if series[name].max() > 1e-6]  # a constant one is 0: no information
     measured = None if not used else np.zeros(len(times)) if not varying else (
         sum(weights[n] * series[n] for n in varying) / sum(weights[n] for n in varying))
     vad = character_vad(frames, times)
