@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from videos import read_frames, write_video
 
+from annotate.highlight import HighlightConfig, HighlightStage
+from annotate.runner import run_stage
 from builder.shards import shard_paths
 
 
@@ -52,10 +54,7 @@ def test_two_processes_split_the_videos_and_match_one(shared_data, tmp_path, rep
          "-m", "annotate.highlight", str(tmp_path / "two"), str(tmp_path / "highlight-two"), "--no-progress"],
         cwd=repo, capture_output=True, text=True, timeout=300)
     assert launched.returncode == 0, launched.stderr[-3000:]
-    single = subprocess.run([sys.executable, "-m", "annotate.highlight", str(tmp_path / "one"),
-                             str(tmp_path / "highlight-one"), "--no-progress"], cwd=repo, capture_output=True,
-                            text=True, timeout=300)
-    assert single.returncode == 0, single.stderr[-3000:]
+    run_stage(HighlightStage(HighlightConfig()), tmp_path / "one", tmp_path / "highlight-one", progress=False)
     two = {p.name: p.read_bytes() for p in shard_paths(tmp_path / "highlight-two")}
     one = {p.name: p.read_bytes() for p in shard_paths(tmp_path / "highlight-one")}
     assert len(one) == 5 and two == one
