@@ -31,7 +31,6 @@ from __future__ import annotations
 import io
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -142,7 +141,7 @@ class CalibrateStage(VideoStage[CalibrateConfig]):
             c = self.config
             method = {"embedding": self.embedder.name, "clustering": CLUSTERING, "threshold": c.cluster_threshold,
                       "track_iou": c.track_iou, "min_face_px": c.min_face_px, "min_face_score": c.min_face_score}
-            shots = SHOTS_FILE.find(Path(task.payload[0]).parent, task.name)
+            shots = SHOTS_FILE.find(self.input_dir(task), task.name)
             CHARACTERS_FILE.write(writer.folder, character_file(task.name, method, faces, sightings, ids, shots))
         for sample in out:
             writer.write(sample)

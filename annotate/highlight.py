@@ -38,7 +38,7 @@ import numpy as np
 from annotate import curve
 from annotate.config import ConfigError, operational
 from annotate.highlight_plot import plot_curve
-from annotate.runner import NO_VIDEO, Task, VideoStage, stage_main
+from annotate.runner import Task, VideoStage, stage_main
 from builder.contract import blank
 from builder.sample import Sample
 from builder.script_text import render_script
@@ -85,18 +85,12 @@ class HighlightConfig:
 
 @dataclass
 class Curve:
-    """One video's curve: the record (without provenance) and the shot boundaries to draw."""
+    """One video's curve: the record (without provenance), its grid and score as arrays, the shot boundaries."""
 
     record: dict[str, Any]
+    times: np.ndarray
+    score: np.ndarray
     cuts_s: list[float]
-
-    @property
-    def score(self) -> np.ndarray:
-        return np.array(self.record["score"])
-
-    @property
-    def times(self) -> np.ndarray:
-        return np.array(self.record["time_s"])
 
 
 class NoSignals(Exception):
@@ -181,7 +175,7 @@ def build_curve(video_id: str, config: HighlightConfig, frames: list[dict], shot
             "missing": [{"component": k, "reason": v} for k, v in sorted(missing.items())],
         },
     }
-    return Curve(record, [start for start, _ in spans[1:]])
+    return Curve(record, times, score, [start for start, _ in spans[1:]])
 
 
 def _values(values: np.ndarray | None, n: int, digits: int = 4) -> list[float | None]:
@@ -251,13 +245,8 @@ class HighlightStage(VideoStage[HighlightConfig]):
     def task_side_files(self, out: Path, task: str) -> list[Path]:
         return [*super().task_side_files(out, task), out / PLOTS / f"{task}.png"]
 
-    def run_task(self, task: Task, writer: ShardWriter, quarantine: Quarantine) -> None:
-        samples = list(self.samples(task))
-        if task.name == NO_VIDEO:
-            for sample in samples:
-                writer.write(sample)
-            return
-        folder = Path(task.payload[0]).parent
+    def run_video(self, task: Task, samples: list[Sample], writer: ShardWriter, quarantine: Quarantine) -> None:
+        folder = self.input_dir(task)
         shots, signals = SHOTS_FILE.find(folder, task.name), SIGNALS_FILE.find(folder, task.name)
         frames = [s.record for s in samples if s.kind == "frame"]
         try:

@@ -125,7 +125,7 @@ class PrivacyStage(FrameStage, VideoStage[PrivacyConfig]):
 
     def begin(self, task: Task, writer: ShardWriter) -> None:
         """The video's shots (bounds of each shot) and its decoder, opened at its first keyframe."""
-        self.video_id, self.stage_dir = task.name, Path(task.payload[0]).parent
+        self.video_id, self.stage_dir = task.name, self.input_dir(task)
         self.shots = SHOTS_FILE.find(self.stage_dir, task.name)
         self.bounds = {s["index"]: (s["start_frame"], s["end_frame"]) for s in (self.shots or {}).get("shots", [])}
         self.reader: Neighbours | None = None

@@ -169,6 +169,25 @@ class VideoStage(Stage[C]):
         found = [s for shard in task.payload for s in iter_shard(shard) if video_of(s) == wanted]
         return sorted(found, key=lambda s: s.key)
 
+    @staticmethod
+    def input_dir(task: Task) -> Path:
+        """The previous stage's OUT, where the video's per-video files (shots, signals, characters) lie."""
+        return Path(task.payload[0]).parent
+
+    def run_task(self, task: Task, writer: ShardWriter, quarantine: Quarantine) -> None:
+        """The video's samples go to :meth:`run_video`; those of no video pass through unchanged."""
+        samples = list(self.samples(task))
+        if task.name == NO_VIDEO:
+            for sample in samples:
+                writer.write(sample)
+            return
+        self.run_video(task, samples, writer, quarantine)
+
+    def run_video(self, task: Task, samples: list[Sample], writer: ShardWriter, quarantine: Quarantine) -> None:
+        """One video's samples in key order, for stages that work on a whole video at once (the frame-by-frame
+        stages use :class:`FrameStage`'s loop instead)."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither run_video nor run_task")
+
 
 def input_shards(in_path: Path) -> list[Path]:
     """The shards of the previous stage's OUT folder, or an InputError."""

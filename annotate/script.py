@@ -28,7 +28,6 @@ import io
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,7 +38,7 @@ from annotate.camera_motion import CameraMotion, Thresholds, measure
 from annotate.config import ConfigError, operational
 from annotate.layout import MIN_POINTS, LayoutError, fit_projection
 from annotate.placement import Pinhole, correspondences, limit_speed, locate_face
-from annotate.runner import NO_VIDEO, Task, VideoStage, stage_main
+from annotate.runner import Task, VideoStage, stage_main
 from annotate.scenes import SceneRule, ShotSummary, colour_histogram, group_scenes
 from annotate.shot_frames import ShotFrames, sample_shots
 from annotate.video import VideoError
@@ -112,13 +111,8 @@ class ScriptStage(VideoStage[ScriptConfig]):
 
     # ---- one video -------------------------------------------------------------------------------------------
 
-    def run_task(self, task: Task, writer: ShardWriter, quarantine: Quarantine) -> None:
-        samples = list(self.samples(task))
-        if task.name == NO_VIDEO:
-            for sample in samples:
-                writer.write(sample)
-            return
-        shots_file = SHOTS_FILE.find(Path(task.payload[0]).parent, task.name)
+    def run_video(self, task: Task, samples: list[Sample], writer: ShardWriter, quarantine: Quarantine) -> None:
+        shots_file = SHOTS_FILE.find(self.input_dir(task), task.name)
         frames = [s for s in samples if s.kind == "frame"]
         writer.count("frames", len(frames))
         shots = self.shot_spans(shots_file, frames, writer)
