@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from common import REPO, best, sample_videos
+
 sys.path[:0] = [str(REPO)]
 
 from annotate.highlight import HighlightConfig, HighlightStage, build_curve  # noqa: E402
@@ -27,40 +27,30 @@ from builder.shards import iter_shard, shard_paths  # noqa: E402
 from builder.video_files import SHOTS_FILE, SIGNALS_FILE  # noqa: E402
 
 
-def timed(fn, repeat: int = 1) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("videos", nargs="*", type=Path)
     args = parser.parse_args()
-    videos = args.videos or [p for p in (REPO / "samples" / "bigbuckbunny.mp4",
-                                         REPO.parent / "shared" / "data" / "transnetv2-test.mp4") if p.exists()]
+    videos = sample_videos(args.videos)
     print(f"{'video':<22} {'minutes':>8} {'keyframes s/min':>16} {'highlight s/min':>16} {'curve ms':>9} "
           f"{'plot ms':>8}")
     config = HighlightConfig()
     for video in videos:
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
-            keyframes = timed(lambda: run_stage(KeyframesStage(KeyframesConfig()), video, tmp / "keyframes",
+            keyframes = best(lambda: run_stage(KeyframesStage(KeyframesConfig()), video, tmp / "keyframes",
                                                 progress=False))
             video_id = next((tmp / "keyframes" / "shots").glob("*.json")).stem
             shots = SHOTS_FILE.find(tmp / "keyframes", video_id)
             signals = SIGNALS_FILE.find(tmp / "keyframes", video_id)
             minutes = shots["duration_s"] / 60
             runs = iter(range(3))  # a fresh OUT each time: a finished OUT would be skipped
-            highlight = timed(lambda: run_stage(HighlightStage(config), tmp / "keyframes",
+            highlight = best(lambda: run_stage(HighlightStage(config), tmp / "keyframes",
                                                 tmp / f"highlight{next(runs)}", progress=False), 3)
             frames = [s.record for p in shard_paths(tmp / "keyframes") for s in iter_shard(p)]
             made = build_curve(video_id, config, frames, shots, signals)
-            curve = timed(lambda: build_curve(video_id, config, frames, shots, signals), 3)
-            plot = timed(lambda: plot_curve(made.record, made.cuts_s), 3)
+            curve = best(lambda: build_curve(video_id, config, frames, shots, signals), 3)
+            plot = best(lambda: plot_curve(made.record, made.cuts_s), 3)
         print(f"{video.name:<22} {minutes:>8.2f} {keyframes / minutes:>16.1f} {highlight / minutes:>16.2f} "
               f"{curve * 1000:>9.1f} {plot * 1000:>8.1f}")
 

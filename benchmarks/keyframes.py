@@ -20,7 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from common import BUNDLED_CLIP, MUSIC_VIDEO, REPO, best
+
 sys.path.insert(0, str(REPO))
 
 import av  # noqa: E402
@@ -67,19 +68,10 @@ def ffmpeg_null(path: Path) -> float | None:
     return time.perf_counter() - start
 
 
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("videos", nargs="*", type=Path,
-                   default=[REPO.parent / "shared" / "data" / "transnetv2-test.mp4", REPO / "samples" / "bigbuckbunny.mp4"])
+                   default=[MUSIC_VIDEO, BUNDLED_CLIP])
     p.add_argument("--repeat", type=int, default=2)
     p.add_argument("--profile", action="store_true", help="print where the stage's time goes")
     args = p.parse_args()

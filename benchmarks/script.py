@@ -19,7 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from common import REPO, sample_videos
+
 sys.path[:0] = [str(REPO)]
 
 from annotate.keyframes import KeyframesConfig, KeyframesStage  # noqa: E402
@@ -37,8 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("videos", nargs="*", type=Path)
     args = parser.parse_args()
-    videos = args.videos or [p for p in (REPO / "samples" / "bigbuckbunny.mp4",
-                                         REPO.parent / "shared" / "data" / "transnetv2-test.mp4") if p.exists()]
+    videos = sample_videos(args.videos)
     print(f"{'video':<22} {'minutes':>8} {'keyframes s/min':>16} {'script s/min':>13} {'no camera s/min':>16} "
           f"{'camera share':>13}")
     for video in videos:
