@@ -8,7 +8,8 @@ Every stage is a :class:`Stage`: it lists its tasks and turns one task into samp
 - :class:`ShardStage`: one task per input shard, its output one shard of the same name
   (``privacy-ep01-000000.tar`` -> ``repair-ep01-000000.tar``: names never grow along the chain);
 - :class:`VideoStage`: one task per video, gathering that video's samples from every input shard in key order
-  (found from the shards' stats), its output ``{stage}-{video_id}-{n:06d}.tar``.
+  (found from the shards' stats), its output ``{stage}-{video_id}-{n:06d}.tar``; a stage that works on the
+  whole video at once implements ``run_video``, and samples of no video pass through.
 
 :class:`FrameStage` is the one loop of the frame-by-frame stages: frames go through the stage in batches, every
 other sample passes through unchanged, all in key order.
