@@ -4,8 +4,8 @@ A :class:`ChatRequest` is one chat turn (a system prompt, the user's text, the i
 implement :class:`ChatClient`: ``annotate.vlm_transformers`` runs a local model (hub id or path),
 ``annotate.vlm_openai`` calls an OpenAI-compatible server (``annotate.chat_models`` picks one from the
 settings). :class:`ResponseCache` keeps every answer under a
-key made of the model, its revision, the prompt's sha, the generation settings and the images in order, so a
-rerun or a resume never pays for the same call twice.
+key made of the model, its revision, the prompt's sha, the generation settings, the images in order and the
+request's own seed (when it has one), so a rerun or a resume never pays for the same call twice.
 """
 
 from __future__ import annotations
@@ -22,12 +22,14 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class ChatRequest:
-    """One request: ``images`` (encoded JPEG/PNG bytes, in order) come before ``user`` in the user turn."""
+    """One request: ``images`` (encoded JPEG/PNG bytes, in order) come before ``user`` in the user turn;
+    ``seed`` is the request's own sampling seed (None: the :class:`GenerationSettings`' seed)."""
 
     request_id: str
     system: str
     user: str
     images: tuple[bytes, ...] = ()
+    seed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,11 @@ class ChatClient(Protocol):
     revision: str | None
 
     def complete(self, requests: list[ChatRequest], settings: GenerationSettings) -> list[str | ModelCallError]: ...
+
+
+def seed_of(request: ChatRequest, settings: GenerationSettings) -> int:
+    """The seed a request is sampled with: its own, else the settings'."""
+    return settings.seed if request.seed is None else request.seed
 
 
 def sha256_text(text: str) -> str:
@@ -84,6 +91,8 @@ class ResponseCache:
             digest.update(part.encode() + b"\0")
         for image in request.images:
             digest.update(hashlib.sha256(image).digest())
+        if request.seed is not None:  # requests without a seed keep the keys they always had
+            digest.update(b"seed:%d\0" % request.seed)
         return digest.hexdigest()
 
     def get(self, key: str) -> str | None:

@@ -17,7 +17,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 from annotate.errors import ModelError
-from annotate.vlm import ChatRequest, GenerationSettings, ModelCallError
+from annotate.vlm import ChatRequest, GenerationSettings, ModelCallError, seed_of
 
 RETRIABLE = {408, 409, 425, 429, 500, 502, 503, 504}
 
@@ -48,7 +48,7 @@ class OpenAIClient:
                    [{"role": "user", "content": content if request.images else request.user}]
         return json.dumps({"model": self.model, "messages": messages, "max_tokens": settings.max_new_tokens,
                            "temperature": settings.temperature, "top_p": settings.top_p,
-                           "seed": settings.seed}).encode()
+                           "seed": seed_of(request, settings)}).encode()
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}

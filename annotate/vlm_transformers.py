@@ -3,7 +3,8 @@
 ``model`` is a hub id (already in the Hugging Face cache when offline) or a local folder. A model whose config
 is an image-text-to-text architecture is loaded with ``AutoModelForImageTextToText`` and its ``AutoProcessor``;
 any other with ``AutoModelForCausalLM`` and its ``AutoTokenizer`` (text-only requests, e.g. JSON repair).
-Requests are answered in batches of ``batch_size``, left padded, greedy when ``temperature == 0``.
+Requests are answered in batches of ``batch_size``, left padded, greedy when ``temperature == 0``; sampling:
+each request's own seed, independent of batching (:class:`SeededSampling`).
 """
 
 from __future__ import annotations
@@ -13,16 +14,17 @@ import io
 import os
 from typing import Any
 
+import torch
+from transformers import LogitsProcessor, LogitsProcessorList
+
 from annotate.errors import ModelError
-from annotate.vlm import ChatRequest, GenerationSettings
+from annotate.vlm import ChatRequest, GenerationSettings, seed_of
 
 DTYPES = ("float16", "bfloat16", "float32")
 
 
 def resolve_device(device: str) -> str:
     """``auto`` is ``cuda`` when a GPU is visible, else ``cpu``; any other name is kept."""
-    import torch
-
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
@@ -30,8 +32,6 @@ def resolve_device(device: str) -> str:
 
 def resolve_dtype(dtype: str, device: str) -> Any:
     """``auto`` is bfloat16 on a GPU and float32 on a CPU; else one of :data:`DTYPES`."""
-    import torch
-
     if dtype == "auto":
         return torch.bfloat16 if device.startswith("cuda") else torch.float32
     if dtype not in DTYPES:
@@ -86,13 +86,38 @@ def text_messages(request: ChatRequest) -> list[dict[str, str]]:
     return messages + [{"role": "user", "content": request.user}]
 
 
-def generation_kwargs(settings: GenerationSettings) -> dict[str, Any]:
-    """``generate`` arguments: greedy at temperature 0, else sampling with temperature and top_p."""
-    kwargs: dict[str, Any] = {"max_new_tokens": settings.max_new_tokens}
-    if settings.temperature == 0:
-        kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-    else:
-        kwargs.update(do_sample=True, temperature=settings.temperature, top_p=settings.top_p)
+class SeededSampling(LogitsProcessor):
+    """Sampling with one seeded generator per row, by the Gumbel-max trick: the argmax of the returned scores
+    (``generate`` run greedily) is an exact draw from the row's softmax at ``temperature`` cut to its ``top_p``
+    nucleus, so a row's tokens depend only on its prompt and its seed, never on the rest of its batch."""
+
+    def __init__(self, seeds: list[int], temperature: float, top_p: float) -> None:
+        self.generators = [torch.Generator().manual_seed(seed) for seed in seeds]
+        self.temperature, self.top_p = temperature, top_p
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.Tensor) -> torch.Tensor:
+        scores = scores / self.temperature
+        if self.top_p < 1.0:  # keep the fewest top tokens whose mass reaches top_p, at least the top one
+            ordered, order = scores.sort(dim=-1, descending=True)
+            probs = ordered.softmax(dim=-1)
+            outside = probs.cumsum(dim=-1) - probs >= self.top_p
+            outside[:, 0] = False
+            scores = scores.masked_fill(outside.scatter(-1, order, outside), float("-inf"))
+        uniform = torch.stack([torch.rand(scores.shape[-1], generator=g, dtype=torch.float64)
+                               for g in self.generators])
+        limits = torch.finfo(uniform.dtype)
+        gumbel = -(-uniform.clamp(limits.tiny, 1 - limits.eps).log()).log()
+        return scores.log_softmax(dim=-1) + gumbel.to(scores.device, scores.dtype)
+
+
+def generation_kwargs(settings: GenerationSettings, seeds: list[int]) -> dict[str, Any]:
+    """``generate`` arguments: greedy decoding, which at a temperature above 0 takes the argmax of
+    :class:`SeededSampling`'s scores, a draw with each row's seed in ``seeds``."""
+    kwargs: dict[str, Any] = {"max_new_tokens": settings.max_new_tokens, "do_sample": False, "temperature": None,
+                              "top_p": None, "top_k": None}
+    if settings.temperature != 0:
+        kwargs["logits_processor"] = LogitsProcessorList(
+            [SeededSampling(seeds, settings.temperature, settings.top_p)])
     return kwargs
 
 
@@ -140,10 +165,7 @@ class TransformersClient:
                              f"({type(error).__name__}: {error})") from error
 
     def complete(self, requests: list[ChatRequest], settings: GenerationSettings) -> list[str]:
-        """One answer per request, in order; sampling is seeded with ``settings.seed``."""
-        import torch
-
-        torch.manual_seed(settings.seed)
+        """One answer per request, in order; each request samples with its own seed, else ``settings.seed``."""
         answers: list[str] = []
         for start in range(0, len(requests), self.batch_size):
             answers += self._complete_batch(requests[start:start + self.batch_size], settings)
@@ -151,11 +173,10 @@ class TransformersClient:
 
     def _complete_batch(self, requests: list[ChatRequest], settings: GenerationSettings) -> list[str]:
         """Generates for one batch and decodes only the new tokens."""
-        import torch
-
         inputs = self._inputs(requests)
+        seeds = [seed_of(r, settings) for r in requests]
         with torch.inference_mode():
-            output = self._network.generate(**inputs, **generation_kwargs(settings),
+            output = self._network.generate(**inputs, **generation_kwargs(settings, seeds),
                                             pad_token_id=self._tokenizer.pad_token_id)
         new_tokens = output[:, inputs["input_ids"].shape[1]:]
         return self._tokenizer.batch_decode(new_tokens, skip_special_tokens=True)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
+from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 import torch
 from PIL import Image
 
 from annotate.errors import ModelError
-from annotate.vlm import ChatRequest, GenerationSettings
-from annotate.vlm_transformers import TransformersClient
+from annotate.vlm import ChatRequest, GenerationSettings, ResponseCache, sha256_text
+from annotate.vlm_openai import OpenAIClient
+from annotate.vlm_transformers import SeededSampling, TransformersClient
 
 GREEDY = GenerationSettings(max_new_tokens=8, temperature=0.0)
 
@@ -98,3 +103,61 @@ def test_a_request_without_images_can_share_a_batch_with_images(tiny_models, lla
     together = TransformersClient(str(tiny_models["llava"]), device="cpu", batch_size=4)
     answers = together.complete(requests + [textual], GREEDY)
     assert answers == llava.complete(requests, GREEDY) + llava.complete([textual], GREEDY)
+
+
+@pytest.fixture(scope="module")
+def llama(tiny_models) -> TransformersClient:
+    return TransformersClient(str(tiny_models["llama"]), device="cpu", batch_size=4)
+
+
+def test_a_request_seed_gives_the_same_sample_alone_or_in_any_batch(tiny_models, llama):
+    settings = GenerationSettings(max_new_tokens=12, temperature=1.0, top_p=0.9, seed=0)
+    request = ChatRequest("r", "Repair the JSON.", '{"caption": "a city", "tags": [', seed=7)
+    others = [ChatRequest("a", "", "tags?", seed=1), ChatRequest("b", "You describe drone shots.", "A river."),
+              ChatRequest("c", "", "Describe the city in one long sentence.", seed=123)]
+    one_by_one = TransformersClient(str(tiny_models["llama"]), device="cpu", batch_size=1)
+    alone = one_by_one.complete([request], settings)[0]
+    assert alone
+    assert llama.complete([others[0], request] + others[1:], settings)[1] == alone  # one batch of 4
+    assert llama.complete(others + [request], settings)[3] == alone  # last of a batch, then a batch of its own
+
+
+def test_different_seeds_give_different_samples(llama):
+    settings = GenerationSettings(max_new_tokens=12, temperature=1.5)
+    requests = [ChatRequest(f"s{seed}", "", "tags?", seed=seed) for seed in range(6)]
+    assert len(set(llama.complete(requests, settings))) >= 3
+
+
+def test_seeded_sampling_draws_from_the_softmax():
+    logits = torch.tensor([0.6, 0.2, 0.15, 0.05]).log().expand(4000, 4)
+    drawn = SeededSampling(list(range(4000)), 1.0, 1.0)(torch.zeros(4000, 1, dtype=torch.long), logits).argmax(-1)
+    frequencies = torch.bincount(drawn, minlength=4).double() / 4000
+    assert torch.allclose(frequencies, torch.tensor([0.6, 0.2, 0.15, 0.05], dtype=torch.double), atol=0.03)
+    nucleus = SeededSampling(list(range(4000)), 1.0, 0.5)(torch.zeros(4000, 1, dtype=torch.long), logits)
+    assert (nucleus.argmax(-1) == 0).all()
+
+
+def key_without_seeds(client, request: ChatRequest, settings: GenerationSettings) -> str:
+    """``ResponseCache.key`` as it was before requests had seeds."""
+    digest = hashlib.sha256()
+    for part in (client.model, client.revision or "", sha256_text(request.system), sha256_text(request.user),
+                 settings.sha()):
+        digest.update(part.encode() + b"\0")
+    for image in request.images:
+        digest.update(hashlib.sha256(image).digest())
+    return digest.hexdigest()
+
+
+def test_cache_key_includes_only_a_set_seed():
+    client, settings = SimpleNamespace(model="m", revision="r1"), GenerationSettings(temperature=1.0)
+    request = ChatRequest("a", "system", "user", (b"image",))
+    assert ResponseCache.key(client, request, settings) == key_without_seeds(client, request, settings)
+    keys = {ResponseCache.key(client, replace(request, seed=seed), settings) for seed in (None, 0, 1, 2)}
+    assert len(keys) == 4
+
+
+def test_openai_body_carries_the_request_seed():
+    client, settings = OpenAIClient("http://127.0.0.1:1/v1", "m"), GenerationSettings(temperature=1.0, seed=5)
+    request = ChatRequest("a", "", "user")
+    assert json.loads(client._body(request, settings))["seed"] == 5
+    assert json.loads(client._body(replace(request, seed=9), settings))["seed"] == 9
