@@ -30,7 +30,8 @@ demo: $(STAMP)
 	$(BIN)/skyscript script $(DEMO_OUT)/calibrate $(DEMO_OUT)/script --no-progress
 	$(BIN)/skyscript highlight $(DEMO_OUT)/script $(DEMO_OUT)/highlight --no-progress
 	@test -s $(DEMO_OUT)/highlight/plots/bigbuckbunny.png && echo "highlight plot: $(DEMO_OUT)/highlight/plots/bigbuckbunny.png"
-	$(BIN)/skyscript publish $(DEMO_OUT)/highlight skyscript-100m
+	$(BIN)/skyscript restore $(DEMO_OUT)/highlight $(DEMO_OUT)/restore --backend template --no-progress
+	$(BIN)/skyscript publish $(DEMO_OUT)/restore skyscript-100m
 	$(BIN)/skyscript export fountain skyscript-100m $(DEMO_OUT)/bigbuckbunny.fountain
 	$(BIN)/skyscript validate skyscript-100m
 	$(BIN)/skyscript show skyscript-100m

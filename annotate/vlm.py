@@ -99,9 +99,10 @@ class ResponseCache:
         row = self._db().execute("SELECT answer FROM answers WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
-    def put(self, key: str, answer: str) -> None:
+    def put_many(self, items: list[tuple[str, str]]) -> None:
+        """Store answers in one transaction (one commit for a batch, not one per answer)."""
         with self._db() as db:
-            db.execute("INSERT OR REPLACE INTO answers (key, answer) VALUES (?, ?)", (key, answer))
+            db.executemany("INSERT OR REPLACE INTO answers (key, answer) VALUES (?, ?)", items)
 
 
 class CachedClient:
@@ -120,7 +121,6 @@ class CachedClient:
             fresh = self.client.complete([requests[i] for i in missing], settings)
             self.calls += len(missing)
             for i, answer in zip(missing, fresh):
-                if isinstance(answer, str):
-                    self.cache.put(keys[i], answer)
                 answers[i] = answer
+            self.cache.put_many([(keys[i], a) for i, a in zip(missing, fresh) if isinstance(a, str)])
         return answers  # type: ignore[return-value]

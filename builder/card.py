@@ -168,6 +168,20 @@ def highlights_summary(pipeline: list[dict[str, Any]]) -> str:
             f"curve). Components missing: {missing_text or 'none'}.")
 
 
+def restorations_summary(pipeline: list[dict[str, Any]]) -> str:
+    """The restore stage's pairs, the restorations dropped by reason and the scripts left without a pair."""
+    stage = next((s for s in pipeline if s["stage"] == "restore"), None)
+    if stage is None:
+        return "The restore stage did not run for this build: there are no pairs."
+    c = stage.get("counts", {})
+    dropped = "; ".join(f"{key.removeprefix('restorations_dropped_').replace('_', ' ')} {n:,}"
+                        for key, n in sorted(c.items()) if key.startswith("restorations_dropped_"))
+    return (f"{c.get('pairs', 0):,} pair(s) from {c.get('scripts', 0):,} shooting script(s) of {stage['tasks']:,} "
+            f"video(s); {c.get('restoration_requests', 0):,} request(s) to a model. Restorations dropped: "
+            f"{dropped or 'none'}. {c.get('scripts_without_pairs', 0):,} script(s) kept no restoration (in the "
+            "restore stage's `quarantine.jsonl` as `no_restoration`).")
+
+
 def render_card(dataset_dir: str | Path) -> str:
     """The full ``README.md`` text of a dataset folder."""
     dataset_dir = Path(dataset_dir)
@@ -192,6 +206,7 @@ def render_card(dataset_dir: str | Path) -> str:
         faces_summary=faces_summary(pipeline),
         scripts_summary=scripts_summary(pipeline),
         highlights_summary=highlights_summary(pipeline),
+        restorations_summary=restorations_summary(pipeline),
         stage_counts_table="\n".join(stage_rows) if pipeline else "No stage summaries (`pipeline.json`) here.",
         **{f"fields_{config}": fields_table(KIND_OF_CONFIG[config]) for config in CONFIG_OF_KIND.values()},
     )

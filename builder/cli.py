@@ -15,7 +15,7 @@ from pathlib import Path
 from builder.errors import SkyscriptError
 
 #: stage commands, run by ``annotate.<name>.main(argv)`` (needs the ``annotate`` extra)
-STAGES = ("keyframes", "privacy", "extract", "repair", "calibrate", "script", "highlight")
+STAGES = ("keyframes", "privacy", "extract", "repair", "calibrate", "script", "highlight", "restore")
 
 
 def _publish(args: argparse.Namespace) -> int:
@@ -93,7 +93,8 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("publish", help="sort a stage folder's samples into a dataset folder and render its card")
     s.add_argument("stage_dir", help="the last stage's OUT folder")
     s.add_argument("dataset_dir", help="the dataset folder to (re)build, e.g. skyscript-100m")
-    s.add_argument("--max-count", type=int, default=1000, help="samples per shard (default 1000)")
+    s.add_argument("--max-count", type=int, default=None,
+                   help="samples per shard in every config (default: 1000, pairs 50000)")
     s.add_argument("--allow-partial", action="store_true",
                    help="publish although some tasks of the chain failed (the card says so)")
     s.set_defaults(run=_publish)

@@ -26,6 +26,11 @@ from builder.shards import (QUARANTINE, Quarantine, ShardWriter, iter_shard, sha
 from builder.validation import check_published
 
 
+#: samples per published shard, per config: about 100-300 MB per shard at full scale for streaming (a frame
+#: ~100-300 KB with its JPEG; a pair 1.5-9 KB (benchmarks/restore.py); scripts and curves are small and few)
+SHARD_SAMPLES = {"frames": 1000, "shooting_scripts": 1000, "highlight_curves": 1000, "pairs": 50_000}
+
+
 class PublishError(SkyscriptError):
     """The stage folder cannot become a dataset folder; nothing was changed."""
 
@@ -61,9 +66,10 @@ def incomplete_tasks(stage_dir: Path, summaries: list[dict]) -> dict[str, int]:
     return missing
 
 
-def publish(stage_dir: str | Path, dataset_dir: str | Path, max_count: int = 1000,
+def publish(stage_dir: str | Path, dataset_dir: str | Path, max_count: int | None = None,
             max_bytes: int = 512 * 1024 * 1024, progress: bool = True, allow_partial: bool = False) -> PublishReport:
-    """Build ``dataset_dir`` from the shards of ``stage_dir`` and render its card."""
+    """Build ``dataset_dir`` from the shards of ``stage_dir`` and render its card; a shard holds ``max_count``
+    samples (default: :data:`SHARD_SAMPLES` of its config) and at most ``max_bytes``."""
     stage_dir, dataset_dir = Path(stage_dir), Path(dataset_dir)
     sources = shard_paths(stage_dir)
     if not sources:
@@ -78,8 +84,8 @@ def publish(stage_dir: str | Path, dataset_dir: str | Path, max_count: int = 100
     shutil.rmtree(build, ignore_errors=True)
     quarantine = Quarantine(build / QUARANTINE, stage="publish")
     writers = {
-        kind: ShardWriter(build / config, config, quarantine, max_count=max_count, max_bytes=max_bytes,
-                          check=check_published)
+        kind: ShardWriter(build / config, config, quarantine, max_count=max_count or SHARD_SAMPLES[config],
+                          max_bytes=max_bytes, check=check_published)
         for kind, config in CONFIG_OF_KIND.items()
     }
     try:

@@ -19,6 +19,11 @@ class Reply:
     raw_body: bytes | None = None  # sent as is instead of a chat completion
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the listen backlog: the default 5 refuses bursts of concurrent clients
+    daemon_threads = True
+
+
 @dataclass
 class ChatServer:
     """``answer(request_json, attempt)`` decides each reply; ``requests`` keeps every request received."""
@@ -57,7 +62,7 @@ class ChatServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout)
 
-        self.httpd = ThreadingHTTPServer((self.host, 0), Handler)
+        self.httpd = _Server((self.host, 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
         return self

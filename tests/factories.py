@@ -18,7 +18,7 @@ from PIL import Image
 
 from builder.contract import format_timestamp
 
-SCHEMA_VERSION = "1.4"
+SCHEMA_VERSION = "1.5"
 
 _SHOT_TYPES = ("wide", "full", "medium", "close_up", "extreme_close_up")
 _SCENES = (
@@ -347,13 +347,18 @@ def pair_record(i: int = 0) -> dict[str, Any]:
     return {
         "kind": "pair",
         "schema_version": SCHEMA_VERSION,
-        "pair_id": f"{script['script_id']}_r{restoration}",
+        "pair_id": f"{script['script_id']}_r{restoration:03d}",
         "script_id": script["script_id"],
+        "video_id": script["video_id"],
         "restoration_index": restoration,
         "script": (f"{script['scene']['location']}, {script['scene']['time_of_day'].lower()}. "
                    + " ".join(s["action"] for s in script["shots"])),
         "shooting_script": script["text"],
-        "generator": {"model": "Qwen2.5-7B-Instruct", "temperature": 0.7, "seed": 1000 + i},
+        "generator": {"backend": "openai", "model": "Qwen2.5-7B-Instruct", "revision": "a09a3545", "temperature": 0.7,
+                      "top_p": 0.95, "seed": 1000 + i, "variant": "short-sparse-neutral",
+                      "prompt_sha": _sha("restore")[:16]},
+        "provenance": [{"stage": "restore", "model": "Qwen2.5-7B-Instruct", "revision": "a09a3545",
+                        "prompt_sha": _sha("restore")[:16], "settings_sha": _sha(f"restore{i}")[:16]}],
     }
 
 
@@ -410,3 +415,20 @@ def frame_sample(i: int = 0, width: int = 96, height: int = 54, **overrides: Any
 
     return Sample(frame_key(i), frame_record(i, width=width, height=height, **overrides),
                   {"jpg": jpeg_bytes(width, height, seed=i)})
+
+
+def official_frame_samples(path) -> list:
+    """Frame samples of the official sample's records (real descriptions, actions and dialogue), two keyframes per
+    shot, each record's people numbered as the calibrate stage would, a small JPEG each (for the scene colours)."""
+    from builder.official import iter_official
+    from builder.sample import Sample
+
+    samples = []
+    for i, (_, record) in enumerate(iter_official(path)):
+        record.update(shot_index=i // 2, frame_index=25 * i, time_s=float(i), width=96, height=54)
+        record["extraction"] = {"outcome": "direct", "request_id": f"req-{i}", "index": 0, "image": "raw"}
+        for k, person in enumerate(record["people"]):
+            person["person_id"] = f"C{k + 1:02d}"
+        samples.append(Sample(f"official_{i:04d}", record, {"jpg": jpeg_bytes(96, 54, seed=i)}))
+    return samples
+

@@ -108,6 +108,20 @@ def test_highlight_curves_are_summarised(folder):
     assert "without characters (no_vad) 2; without sound (no_audio_stream) 1" in text
 
 
+def test_restorations_are_summarised(folder):
+    assert "The restore stage did not run" in (folder / "README.md").read_text()
+    summary = {"stage": "restore", "position": 7, "tasks": 2, "done": 2, "failed": 0, "written": 300,
+               "quarantined": 1, "counts": {"pairs": 180, "scripts": 3, "restoration_requests": 300,
+                                            "restorations_dropped_near_duplicate": 70,
+                                            "restorations_dropped_camera_vocabulary": 30,
+                                            "restorations_dropped_lost_dialogue": 20, "scripts_without_pairs": 1}}
+    (folder / "pipeline.json").write_text(json.dumps([summary]))
+    assert main(["card", str(folder)]) == 0
+    text = (folder / "README.md").read_text()
+    assert "180 pair(s) from 3 shooting script(s) of 2 video(s); 300 request(s) to a model" in text
+    assert "dropped: camera vocabulary 30; lost dialogue 20; near duplicate 70. 1 script(s) kept no" in text
+
+
 def test_missing_stats_is_an_error(folder):
     stats_path(folder / "pairs" / "pairs-000000.tar").unlink()
     with pytest.raises(FileNotFoundError, match="pairs-000000.tar"):

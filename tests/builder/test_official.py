@@ -51,7 +51,7 @@ def test_cases_in_file_order(records):
 
 def test_case_1(records):
     r = records["Case_1"]
-    assert r["kind"] == "frame" and r["schema_version"] == "1.4" and r["video_id"] == "official"
+    assert r["kind"] == "frame" and r["schema_version"] == "1.5" and r["video_id"] == "official"
     assert r["scene"] == {"number": 1, "name": "Quiet Western Restaurant", "int_ext": None, "time_of_day": None}
     assert r["bgm"] == {"present": True, "genre": "Pop", "mood": "Romantic", "tempo": "Slow Tempo"}
     assert r["description"].startswith("Indoors, likely a restaurant. The table is set with food and drinks")

@@ -89,6 +89,32 @@ def test_plain_webdataset_example_yields_every_frame(dataset, monkeypatch):
     assert {s["jpg"].size for s in got} == {(96, 54), (64, 36)}
 
 
+# --- README: pairs through a chat template ---
+
+def readme_chat_example() -> str:
+    """The README's fine-tuning example (the code block that applies a chat template to pairs)."""
+    blocks = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(encoding="utf-8"), flags=re.S)
+    [block] = [b for b in blocks if "apply_chat_template" in b]
+    return block
+
+
+def test_chat_template_example_makes_training_text_of_pairs(dataset, tmp_path, monkeypatch, capsys):
+    from tiny_models import tiny_tokenizer
+
+    folder, samples = dataset
+    tiny_tokenizer().save_pretrained(tmp_path / "tokenizer")
+    code = readme_chat_example()
+    [model_id] = re.findall(r'AutoTokenizer\.from_pretrained\("([^"]+)"\)', code)
+    assert '"skyscript-100m", "pairs"' in code
+    monkeypatch.chdir(folder.parent)  # the README's dataset path is relative to where the dataset folder lies
+    exec(compile(code.replace(model_id, str(tmp_path / "tokenizer")), "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    pairs = [s for s in samples if s.kind == "pair"][:2]
+    for pair, printed in zip(pairs, re.split(r"^(?=pair\d )", out, flags=re.M)[1:], strict=True):
+        assert printed.startswith(f"{pair.key} <s>system: Write the shooting script")
+        assert f"user: {pair.record['script']}\nassistant: {pair.record['shooting_script']}\n" in printed
+
+
 # --- skyscript show ---
 
 EXPECTED_CONFIGS = {  # config with shards -> (kind, id field, features printed)
