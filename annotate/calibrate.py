@@ -41,7 +41,7 @@ from annotate.config import operational
 from annotate.errors import ModelError
 from annotate.face_models import FaceAttributes, FaceEmbedder, FaceReading, face_crop, make_face_attributes
 from annotate.people import iou, keyframe_faces, person_from_face, share_inside
-from annotate.runner import NO_VIDEO, Task, VideoStage, stage_main
+from annotate.runner import Task, VideoStage, stage_main
 from annotate.tta import read_with_tta
 from builder.contract import Box
 from builder.sample import Sample
@@ -131,18 +131,17 @@ class CalibrateStage(VideoStage[CalibrateConfig]):
         faces = {"detected": 0, "embedded": 0, "too_small": 0, "unaligned": 0}
         out = [self.frame(s, writer, faces, sightings, embeddings, holders) if s.kind == "frame" else s
                for s in self.samples(task)]
-        if task.name != NO_VIDEO:  # the samples that belong to no video (no frames): no characters, no file
-            ids = characters_of(sightings, np.stack(embeddings) if embeddings else np.zeros((0, 128)),
-                                self.config.track_iou, self.config.cluster_threshold)
-            for person, character in zip(holders, ids):
-                person["person_id"] = character
-            writer.count("characters", len(set(ids)))
-            writer.count("same_frame_merges", same_frame_merges(sightings, ids))
-            c = self.config
-            method = {"embedding": self.embedder.name, "clustering": CLUSTERING, "threshold": c.cluster_threshold,
-                      "track_iou": c.track_iou, "min_face_px": c.min_face_px, "min_face_score": c.min_face_score}
-            shots = SHOTS_FILE.find(self.input_dir(task), task.name)
-            CHARACTERS_FILE.write(writer.folder, character_file(task.name, method, faces, sightings, ids, shots))
+        ids = characters_of(sightings, np.stack(embeddings) if embeddings else np.zeros((0, 128)),
+                            self.config.track_iou, self.config.cluster_threshold)
+        for person, character in zip(holders, ids):
+            person["person_id"] = character
+        writer.count("characters", len(set(ids)))
+        writer.count("same_frame_merges", same_frame_merges(sightings, ids))
+        c = self.config
+        method = {"embedding": self.embedder.name, "clustering": CLUSTERING, "threshold": c.cluster_threshold,
+                  "track_iou": c.track_iou, "min_face_px": c.min_face_px, "min_face_score": c.min_face_score}
+        shots = SHOTS_FILE.find(self.input_dir(task), task.name)
+        CHARACTERS_FILE.write(writer.folder, character_file(task.name, method, faces, sightings, ids, shots))
         for sample in out:
             writer.write(sample)
 

@@ -9,7 +9,7 @@ Every stage is a :class:`Stage`: it lists its tasks and turns one task into samp
   (``privacy-ep01-000000.tar`` -> ``repair-ep01-000000.tar``: names never grow along the chain);
 - :class:`VideoStage`: one task per video, gathering that video's samples from every input shard in key order
   (found from the shards' stats), its output ``{stage}-{video_id}-{n:06d}.tar``; a stage that works on the
-  whole video at once implements ``run_video``, and samples of no video pass through.
+  whole video at once implements ``run_video`` (every record kind carries its ``video_id``).
 
 :class:`FrameStage` is the one loop of the frame-by-frame stages: frames go through the stage in batches, every
 other sample passes through unchanged, all in key order.
@@ -54,7 +54,6 @@ from builder.video_files import VIDEO_FILES, VideoFile
 
 C = TypeVar("C")
 TASKS = "_tasks"
-NO_VIDEO = "_no_video"  # the task of samples whose record has no video_id (passed through by a VideoStage)
 
 
 class InputError(UsageError):
@@ -161,13 +160,14 @@ class VideoStage(Stage[C]):
         holders: dict[str, list[Path]] = defaultdict(list)
         for shard in input_shards(in_path):
             for video in videos_in(shard):
-                holders[video or NO_VIDEO].append(shard)
+                if not video:
+                    raise InputError(f"{shard}: samples without a video_id (every record kind has one)")
+                holders[video].append(shard)
         return [Task(video, tuple(shards), video, tuple(file_identity(s) for s in shards))
                 for video, shards in sorted(holders.items())]
 
     def samples(self, task: Task) -> Iterable[Sample]:
-        wanted = "" if task.name == NO_VIDEO else task.name
-        found = [s for shard in task.payload for s in iter_shard(shard) if video_of(s) == wanted]
+        found = [s for shard in task.payload for s in iter_shard(shard) if video_of(s) == task.name]
         return sorted(found, key=lambda s: s.key)
 
     @staticmethod
@@ -176,13 +176,8 @@ class VideoStage(Stage[C]):
         return Path(task.payload[0]).parent
 
     def run_task(self, task: Task, writer: ShardWriter, quarantine: Quarantine) -> None:
-        """The video's samples go to :meth:`run_video`; those of no video pass through unchanged."""
-        samples = list(self.samples(task))
-        if task.name == NO_VIDEO:
-            for sample in samples:
-                writer.write(sample)
-            return
-        self.run_video(task, samples, writer, quarantine)
+        """The video's samples go to :meth:`run_video`."""
+        self.run_video(task, list(self.samples(task)), writer, quarantine)
 
     def run_video(self, task: Task, samples: list[Sample], writer: ShardWriter, quarantine: Quarantine) -> None:
         """One video's samples in key order, for stages that work on a whole video at once (the frame-by-frame

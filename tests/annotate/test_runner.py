@@ -12,7 +12,7 @@ import pytest
 from factories import characters_file_record, frame_sample, pair_record, shots_file_record
 
 from annotate.config import operational, settings_sha
-from annotate.runner import FrameStage, ResumeError, ShardStage, VideoStage, run_stage, stage_main
+from annotate.runner import FrameStage, InputError, ResumeError, ShardStage, VideoStage, run_stage, stage_main
 from builder.sample import Sample
 from builder.shards import Quarantine, ShardWriter, iter_shard, shard_paths
 from builder.video_files import CHARACTERS_FILE, SHOTS_FILE
@@ -48,13 +48,18 @@ class TagShards(TagMixin, FrameStage, ShardStage[TagConfig]):
     name = "tagshards"
 
 
+def shard_pair(indices: list[int]) -> dict:
+    """The pair a test shard holds beside frames ``indices``: of the first frame's video."""
+    return dict(pair_record(len(indices)), video_id=frame_sample(indices[0]).record["video_id"])
+
+
 def write_input(folder, layout: dict[str, list[int]], stage: str = "privacy") -> None:
     """Shards named ``{stage}-{name}.tar`` holding factory frames ``i`` (video ``vid{i % 3}``) and a pair."""
     for name, indices in layout.items():
         with ShardWriter(folder, f"{stage}-{name}", Quarantine(folder / "q.jsonl", "t"), single=True) as writer:
             for i in indices:
                 assert writer.write(frame_sample(i))
-            assert writer.write(Sample(f"pair{name.replace('-', '')}", pair_record(len(indices))))
+            assert writer.write(Sample(f"pair{name.replace('-', '')}", shard_pair(indices)))
 
 
 def out_samples(folder) -> list[Sample]:
@@ -65,15 +70,28 @@ def test_video_tasks_gather_a_video_from_every_shard_in_key_order(tmp_path):
     # video vid0 is frames 0, 3, 6, 9: split over two shards and written out of order
     write_input(tmp_path / "in", {"a-000000": [9, 1, 3], "a-000001": [6, 0, 4]})
     summary = run_stage(TagVideos(TagConfig()), tmp_path / "in", tmp_path / "out", progress=False)
-    assert summary.tasks == 3 and summary.done == 3  # vid0, vid1, and the pairs (no video_id)
+    assert summary.tasks == 2 and summary.done == 2  # vid0 (with both shards' pairs) and vid1
     assert sorted(p.name for p in shard_paths(tmp_path / "out")) == [
-        "tagvideos-_no_video-000000.tar", "tagvideos-vid0-000000.tar", "tagvideos-vid1-000000.tar"]
+        "tagvideos-vid0-000000.tar", "tagvideos-vid1-000000.tar"]
     vid0 = [s for s in iter_shard(tmp_path / "out" / "tagvideos-vid0-000000.tar")]
-    assert [s.record["frame_index"] for s in vid0] == [0, 3, 6, 9]  # every frame of the video, in key order
-    assert [s.record["description"] for s in vid0] == ["seen 0", "seen 1", "seen 2", "seen 3"]
+    frames = [s for s in vid0 if s.kind == "frame"]
+    assert [s.record["frame_index"] for s in frames] == [0, 3, 6, 9]  # every frame of the video, in key order
+    assert [s.record["description"] for s in frames] == ["seen 0", "seen 1", "seen 2", "seen 3"]
     pairs = [s for s in out_samples(tmp_path / "out") if s.kind == "pair"]
-    assert sorted(s.record["pair_id"] for s in pairs) == sorted([pair_record(3)["pair_id"]] * 2)
-    assert all(p.record == pair_record(3) for p in pairs)  # other kinds pass through unchanged
+    assert [s.key for s in vid0 if s.kind == "pair"] == ["paira000000", "paira000001"]  # with their video
+    assert all(p.record == shard_pair([9, 1, 3]) for p in pairs)  # other kinds pass through unchanged
+
+
+def test_a_sample_without_a_video_id_stops_video_tasks(tmp_path):
+    import webdataset as wds
+
+    record = dict(pair_record(0))
+    del record["video_id"]  # not a valid record: a shard not written by this project
+    (tmp_path / "in").mkdir()
+    with wds.TarWriter(str(tmp_path / "in" / "privacy-x.tar")) as tar:
+        tar.write({"__key__": "pair0", "json": json.dumps(record).encode()})
+    with pytest.raises(InputError, match="privacy-x.tar: samples without a video_id"):
+        run_stage(TagVideos(TagConfig()), tmp_path / "in", tmp_path / "out", progress=False)
 
 
 def test_shard_tasks_keep_the_input_shard_names(tmp_path):
