@@ -27,7 +27,8 @@ demo: $(STAMP)
 	$(BIN)/skyscript extract $(DEMO_OUT)/privacy $(DEMO_OUT)/extract --backend heuristic --no-progress
 	$(BIN)/skyscript repair $(DEMO_OUT)/extract $(DEMO_OUT)/repair --no-progress
 	$(BIN)/skyscript calibrate $(DEMO_OUT)/repair $(DEMO_OUT)/calibrate --no-progress
-	$(BIN)/skyscript script $(DEMO_OUT)/calibrate $(DEMO_OUT)/script --no-progress
+	$(BIN)/skyscript dialogue $(DEMO_OUT)/calibrate $(DEMO_OUT)/dialogue --no-progress
+	$(BIN)/skyscript script $(DEMO_OUT)/dialogue $(DEMO_OUT)/script --no-progress
 	$(BIN)/skyscript highlight $(DEMO_OUT)/script $(DEMO_OUT)/highlight --no-progress
 	@test -s $(DEMO_OUT)/highlight/plots/bigbuckbunny.png && echo "highlight plot: $(DEMO_OUT)/highlight/plots/bigbuckbunny.png"
 	$(BIN)/skyscript restore $(DEMO_OUT)/highlight $(DEMO_OUT)/restore --backend template --no-progress

@@ -321,7 +321,7 @@ class ScriptStage(VideoStage[ScriptConfig]):
             "characters": [{"person_id": person_id, "name": name,
                             "location_3d": located.get(person_id or name)}
                            for person_id, name in fields.characters(records)],
-            "event": event, "dialogue": fields.dialogue(records),
+            "event": event, "dialogue": fields.dialogue(records, start, end),
             "camera_movement": motion.as_record() if motion else None, "layout": layout,
             "frame_keys": [f.key for f in frames],
         }

@@ -7,7 +7,8 @@
   labels by summed box area over the shot, at most three (no people: the objects' names by score);
   **focus**: the main subjects with the age the records give.
 - **action**: each labelled person's ``actions`` (``C01: walks to the door``), the distinct ones in order, at most
-  three; **dialogue**: each person's ``line`` with its speaker, consecutive repeats once.
+  three; **dialogue**: the frames' timed lines (subtitles, speech) that start in the shot, else each person's
+  ``line`` with its speaker, untimed.
 - **event text**: the first frame description of the shot; **scene**: the most frequent place, INT/EXT and time
   of day of its frames, and the first description.
 """
@@ -110,13 +111,27 @@ def action(records: list[dict[str, Any]], limit: int = 3) -> str | None:
     return "; ".join(found[:limit]) or None
 
 
-def dialogue(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The lines the shot's people speak, with their speaker; consecutive repeats once."""
+def dialogue(records: list[dict[str, Any]], start_s: float | None = None,
+             end_s: float | None = None) -> list[dict[str, Any]]:
+    """The shot's lines with their speaker and times: the timed lines of its frames' ``dialogue`` (subtitles,
+    speech) that start within the shot's span (all of them when the shot has no times), in time order; without
+    any, the people's ``line`` (a model's reading), untimed, consecutive repeats once."""
+    names = {p["person_id"]: label(p) for r in records for p in r.get("people") or [] if p.get("person_id")}
+    timed: dict[tuple, dict[str, Any]] = {}
+    for record in records:
+        for said in record.get("dialogue") or []:
+            if start_s is None or end_s is None or start_s <= said["start_s"] < end_s:
+                speaker = names.get(said["speaker"], said["speaker"])
+                timed.setdefault((said["start_s"], said["text"]), {"speaker": speaker, "line": said["text"],
+                                                                   "start_s": said["start_s"],
+                                                                   "end_s": said["end_s"]})
+    if any(record.get("dialogue") for record in records):
+        return [timed[key] for key in sorted(timed)]
     lines: list[dict[str, Any]] = []
     for record in records:
         for person in record.get("people") or []:
             if person.get("line"):
-                said = {"speaker": label(person), "line": str(person["line"])}
+                said = {"speaker": label(person), "line": str(person["line"]), "start_s": None, "end_s": None}
                 if not lines or lines[-1] != said:
                     lines.append(said)
     return lines

@@ -2,8 +2,10 @@
 
 By default only the text detector runs and every region found is pixelated. With ``names`` the recogniser
 reads each region and only regions whose text contains one of the names are kept. :meth:`TextDetector.readable`
-(the self-audit) returns the regions whose text the recogniser can still read. Text read is used for these
-decisions only: it never leaves this module and is never stored.
+(the self-audit) returns the regions whose text the recogniser can still read. The privacy stage uses text read for
+these decisions only and never stores it. :meth:`TextDetector.read` returns every region with its text: the
+dialogue stage's subtitle reader (:mod:`annotate.subtitles`) keeps subtitle text, as the official records keep
+dialogue.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ class TextDetector:
                    float(points[:, 0].max()), float(points[:, 1].max())]
             regions.append((box, str(item[1]) if read else None, float(item[2]) if read else None))
         return regions
+
+    def read(self, rgb: np.ndarray) -> list[tuple[Box, str, float]]:
+        """Every region with the text the recogniser reads in it and its score (``names`` do not apply)."""
+        return [(box, str(text), float(score or 0.0)) for box, text, score in self._run(rgb, read=True)]
 
     def detect(self, rgb: np.ndarray) -> list[tuple[Box, float | None]]:
         """Regions to pixelate: all that the detector finds, or those naming one of ``names``."""

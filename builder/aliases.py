@@ -236,13 +236,19 @@ def normalize_scene(value: Any) -> dict[str, Any] | None:
             "time_of_day": None}
 
 
+_BPM = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(?:bpm)?\s*$", re.IGNORECASE)
+
+
 def normalize_bgm(value: Any) -> dict[str, Any] | None:
-    """``"BGM": [present, genre, mood, tempo]`` -> the schema's bgm object (present as a boolean)."""
+    """``"BGM": [present, genre, mood, tempo]`` -> the schema's bgm object (present as a boolean; the tempo's words
+    in ``tempo_text``, and in ``tempo`` too when they are a number of beats per minute: ``"96 BPM"`` -> 96)."""
     if value is None:
         return None
     present, genre, mood, tempo = _items(value, 4, "BGM [present, genre, mood, tempo]")
+    text = normalize_text(tempo)
+    bpm = _BPM.match(text or "")
     return {"present": normalize_bool(present), "genre": normalize_text(genre), "mood": normalize_text(mood),
-            "tempo": normalize_text(tempo)}
+            "tempo": float(bpm.group(1)) if bpm else None, "tempo_text": text}
 
 
 _TIMESTAMP = re.compile(r"^([0-9]{2,}):([0-5][0-9]):([0-5][0-9])[:.,]([0-9]{3})$")

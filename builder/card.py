@@ -168,6 +168,24 @@ def highlights_summary(pipeline: list[dict[str, Any]]) -> str:
             f"curve). Components missing: {missing_text or 'none'}.")
 
 
+def dialogue_summary(pipeline: list[dict[str, Any]]) -> str:
+    """The dialogue stage's lines by source, their speakers, and the frames' background music, from its summary."""
+    stage = next((s for s in pipeline if s["stage"] == "dialogue"), None)
+    if stage is None:
+        return "The dialogue stage did not run for this build: frames carry no dialogue lines and no measured bgm."
+    c = stage.get("counts", {})
+    unassigned = ", ".join(f"{key.removeprefix('lines_unassigned_').replace('_', ' ')} {n:,}"
+                           for key, n in sorted(c.items()) if key.startswith("lines_unassigned_"))
+    return (f"{sum(c.get(f'lines_{s}', 0) for s in ('subtitle', 'speech', 'subtitle_and_speech')):,} line(s) of "
+            f"dialogue in {stage['tasks']:,} video(s): {c.get('lines_subtitle', 0):,} from subtitles alone, "
+            f"{c.get('lines_subtitle_and_speech', 0):,} from subtitles timed by speech, {c.get('lines_speech', 0):,} "
+            f"transcribed; {c.get('speech_spans_without_text', 0):,} speech span(s) without text (no ASR model). "
+            f"Speaker assigned to {c.get('lines_assigned', 0):,}; unassigned: {unassigned or 'none'}. Background "
+            f"music in {c.get('bgm_music', 0):,} frame(s), none in {c.get('bgm_no_music', 0):,}; bgm null without "
+            f"an audio track in {c.get('bgm_null_no_audio_stream', 0):,}; not measured (source unreadable) for "
+            f"{c.get('dialogue_not_measured', 0):,} video(s).")
+
+
 def restorations_summary(pipeline: list[dict[str, Any]]) -> str:
     """The restore stage's pairs, the restorations dropped by reason and the scripts left without a pair."""
     stage = next((s for s in pipeline if s["stage"] == "restore"), None)
@@ -204,6 +222,7 @@ def render_card(dataset_dir: str | Path) -> str:
         counts_table="\n".join(count_rows),
         build_notes=build_notes(pipeline),
         faces_summary=faces_summary(pipeline),
+        dialogue_summary=dialogue_summary(pipeline),
         scripts_summary=scripts_summary(pipeline),
         highlights_summary=highlights_summary(pipeline),
         restorations_summary=restorations_summary(pipeline),

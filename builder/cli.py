@@ -15,7 +15,7 @@ from pathlib import Path
 from builder.errors import SkyscriptError
 
 #: stage commands, run by ``annotate.<name>.main(argv)`` (needs the ``annotate`` extra)
-STAGES = ("keyframes", "privacy", "extract", "repair", "calibrate", "script", "highlight", "restore")
+STAGES = ("keyframes", "privacy", "extract", "repair", "calibrate", "dialogue", "script", "highlight", "restore")
 
 
 def _publish(args: argparse.Namespace) -> int:

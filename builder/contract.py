@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = "1.5"
+SCHEMA_VERSION = "1.6"
 
 #: a box as records store it: ``[x0, y0, x1, y1]`` in pixels of the stored image
 Box = list[float]

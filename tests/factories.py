@@ -18,7 +18,7 @@ from PIL import Image
 
 from builder.contract import format_timestamp
 
-SCHEMA_VERSION = "1.5"
+SCHEMA_VERSION = "1.6"
 
 _SHOT_TYPES = ("wide", "full", "medium", "close_up", "extreme_close_up")
 _SCENES = (
@@ -193,8 +193,12 @@ def frame_record(i: int = 0, **overrides: Any) -> dict[str, Any]:
             "present": True,
             "genre": rng.choice(("orchestral", "piano", "electronic", "erhu")),
             "mood": rng.choice(("tense", "melancholic", "romantic", "triumphant")),
-            "tempo": rng.choice(("slow", "moderate", "fast")),
+            "tempo": round(rng.uniform(60, 160), 1),
+            "tempo_text": rng.choice(("slow", "moderate", "fast")),
         },
+        "dialogue": [{"text": _LINES[i % len(_LINES)], "start_s": max(0.0, round(time_s - 0.8, 3)),
+                      "end_s": round(time_s + 1.2, 3), "source": ("subtitle", "speech", "subtitle+speech")[i % 3],
+                      "speaker": "C01"}],
         "description": f"{_CHARACTERS[0][0]} confronts {_CHARACTERS[1][0]} in the {scene_name}.",
         "people": [person_record(rng, k, width, height) for k in range(n_people)],
         "objects": [object_record(rng, k + i, width, height) for k in range(n_objects)],
@@ -252,8 +256,10 @@ def shooting_script_record(i: int = 0) -> dict[str, Any]:
                  "location_3d": [round(rng.uniform(-200, 200), 1), 170.0, round(rng.uniform(100, 500), 1)]},
             ],
             "event": {"number": n - 1, "text": f"{a[0]} and {b[0]} clash over the contract."},
-            "dialogue": [{"speaker": a[0], "line": _LINES[(i + n) % len(_LINES)]},
-                         {"speaker": b[0], "line": _LINES[(i + n + 1) % len(_LINES)]}],
+            "dialogue": [{"speaker": a[0], "line": _LINES[(i + n) % len(_LINES)], "start_s": start,
+                          "end_s": round(start + duration / 2, 2)},
+                         {"speaker": b[0], "line": _LINES[(i + n + 1) % len(_LINES)],
+                          "start_s": round(start + duration / 2, 2), "end_s": round(start + duration, 2)}],
             "camera_movement": {"kind": rng.choice(("static", "pan_left", "zoom_in")), "pan": round(rng.uniform(-0.1, 0.1), 4),
                                 "tilt": 0.0, "zoom": round(rng.uniform(-0.1, 0.1), 4), "roll": 0.0, "steps": 9,
                                 "inliers": 0.93},

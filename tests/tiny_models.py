@@ -84,3 +84,33 @@ def save_tiny_models(root: Path) -> dict[str, Path]:
     save_llava(root / "llava", tokenizer)
     save_llama(root / "llama", tokenizer)
     return {"llava": root / "llava", "llama": root / "llama"}
+
+
+def save_tiny_audio_models(root: Path) -> dict[str, Path]:
+    """A tiny random wav2vec2 CTC speech recogniser (its processor: a character vocabulary) and a tiny random
+    wav2vec2 audio classifier with music genre labels, built from configs."""
+    import json
+
+    import torch
+    from transformers import (Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC,
+                              Wav2Vec2ForSequenceClassification, Wav2Vec2Processor)
+
+    torch.manual_seed(0)
+    vocab = {"<pad>": 0, "<unk>": 1, "|": 2, **{c: i + 3 for i, c in enumerate(string.ascii_lowercase + "'")}}
+    (root / "asr").mkdir(parents=True, exist_ok=True)
+    (root / "vocab.json").write_text(json.dumps(vocab))
+    tokenizer = Wav2Vec2CTCTokenizer(str(root / "vocab.json"), pad_token="<pad>", unk_token="<unk>",
+                                     word_delimiter_token="|")
+    features = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0,
+                                        do_normalize=True, return_attention_mask=True)
+    small = dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+                 conv_dim=(16, 16), conv_stride=(5, 4), conv_kernel=(10, 8), num_conv_pos_embeddings=16,
+                 num_conv_pos_embedding_groups=2)
+    Wav2Vec2ForCTC(Wav2Vec2Config(vocab_size=len(vocab), pad_token_id=0, **small)).save_pretrained(root / "asr")
+    Wav2Vec2Processor(feature_extractor=features, tokenizer=tokenizer).save_pretrained(root / "asr")
+    labels = ["pop", "rock", "classical", "electronic"]
+    config = Wav2Vec2Config(num_labels=len(labels), id2label=dict(enumerate(labels)),
+                            label2id={label: i for i, label in enumerate(labels)}, **small)
+    Wav2Vec2ForSequenceClassification(config).save_pretrained(root / "genre")
+    features.save_pretrained(root / "genre")
+    return {"asr": root / "asr", "genre": root / "genre"}

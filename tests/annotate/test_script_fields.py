@@ -47,9 +47,22 @@ def test_characters_subjects_focus_action_and_dialogue():
     assert fields.focus(records, ["C02", "Lin Xia"]) == "C02, Lin Xia (25-30)"
     assert fields.action(records) == "Lin Xia: grips her phone; walks past; C02: slams the contract down"
     assert fields.dialogue(records) == [  # a line repeated on consecutive frames is said once
-        {"speaker": "Lin Xia", "line": "You think a signature can buy my silence?"},
-        {"speaker": "C02", "line": "Sign it."},
+        {"speaker": "Lin Xia", "line": "You think a signature can buy my silence?", "start_s": None, "end_s": None},
+        {"speaker": "C02", "line": "Sign it.", "start_s": None, "end_s": None},
     ]
+
+
+def test_timed_dialogue_of_the_frames_wins_and_stays_in_the_shot_it_starts_in():
+    a = someone(person_id="C01", name="Lin Xia", line="a model's reading")
+    said = [{"text": "Sign it.", "start_s": 4.0, "end_s": 5.5, "source": "subtitle", "speaker": "C02"},
+            {"text": "Never.", "start_s": 2.0, "end_s": 3.0, "source": "subtitle+speech", "speaker": "C01"},
+            {"text": "Next shot's line.", "start_s": 6.5, "end_s": 7.0, "source": "speech", "speaker": None}]
+    records = [frame(people=[a], dialogue=said[1:2]), frame(people=[a], dialogue=said)]
+    assert fields.dialogue(records, 1.0, 6.0) == [
+        {"speaker": "Lin Xia", "line": "Never.", "start_s": 2.0, "end_s": 3.0},  # C01's label
+        {"speaker": "C02", "line": "Sign it.", "start_s": 4.0, "end_s": 5.5},  # no label known: the id
+    ]
+    assert [d["line"] for d in fields.dialogue(records)] == ["Never.", "Sign it.", "Next shot's line."]
 
 
 def test_without_people_the_objects_are_the_subject():

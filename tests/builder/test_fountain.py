@@ -27,7 +27,8 @@ def test_every_scene_character_and_line_comes_back(tmp_path):
     from jouvence.parser import JouvenceParser
 
     records = scripts({"ep01": [2, 0, 1]})
-    records[2]["shots"][0]["dialogue"].append({"speaker": None, "line": "Who said that?"})
+    records[2]["shots"][0]["dialogue"].append({"speaker": None, "line": "Who said that?", "start_s": None,
+                                               "end_s": None})
     write_scripts(tmp_path / "script", records)
     out = tmp_path / "ep01.fountain"
     assert main(["export", "fountain", str(tmp_path / "script"), str(out)]) == 0

@@ -51,9 +51,10 @@ def test_cases_in_file_order(records):
 
 def test_case_1(records):
     r = records["Case_1"]
-    assert r["kind"] == "frame" and r["schema_version"] == "1.5" and r["video_id"] == "official"
+    assert r["kind"] == "frame" and r["schema_version"] == "1.6" and r["video_id"] == "official"
     assert r["scene"] == {"number": 1, "name": "Quiet Western Restaurant", "int_ext": None, "time_of_day": None}
-    assert r["bgm"] == {"present": True, "genre": "Pop", "mood": "Romantic", "tempo": "Slow Tempo"}
+    assert r["bgm"] == {"present": True, "genre": "Pop", "mood": "Romantic", "tempo": None,
+                        "tempo_text": "Slow Tempo"}
     assert r["description"].startswith("Indoors, likely a restaurant. The table is set with food and drinks")
     [p] = r["people"]
     assert p["vad"] == {"valence": 8, "arousal": 6, "dominance": 7}
@@ -98,7 +99,8 @@ def test_case_4_foreground_and_background(records):
 def test_case_5_string_numbers_and_two_people(records):
     """Case_5 gives V/A/D and Facial Attractiveness as strings ("6"), like the paper's Table 5."""
     r = records["Case_5"]
-    assert r["bgm"] == {"present": True, "genre": "Electronic", "mood": "Cheerful", "tempo": "Medium Tempo"}
+    assert r["bgm"] == {"present": True, "genre": "Electronic", "mood": "Cheerful", "tempo": None,
+                        "tempo_text": "Medium Tempo"}
     first, second = r["people"]
     assert first["vad"] == {"valence": 6, "arousal": 7, "dominance": 6}
     assert second["vad"] == {"valence": 5, "arousal": 4, "dominance": 4}
