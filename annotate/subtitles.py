@@ -105,7 +105,8 @@ def find_band(frames: list[np.ndarray], detector: TextDetector,
                 band.add(b)
                 last = b
             b += step
-    kept = [box for row, box in boxes if row in band]
+    members = set().union(*(near[b] for b in band))  # a row's support counts its neighbours' lines too
+    kept = [box for row, box in boxes if row in members]
     line = float(np.median([box[3] - box[1] for box in kept]))
     y0 = min(box[1] for box in kept) - config.pad_lines * line
     y1 = max(box[3] for box in kept) + config.pad_lines * line

@@ -10,7 +10,8 @@ import pytest
 from burned_subtitles import FPS, SIZE, bunny, burn, cer
 from videos import write_video
 
-from annotate.subtitles import Read, find_band, frame_text, merge_reads, read_subtitles, subtitle_detector
+from annotate.subtitles import (Read, SubtitleConfig, find_band, frame_text, merge_reads, read_subtitles,
+                                subtitle_detector)
 from annotate.video import Video
 
 SAMPLE_FPS = 4
@@ -138,3 +139,11 @@ def test_merge_reads_splits_on_a_long_gap_and_breaks_ties_by_length_then_score()
     assert [(line.text, line.start_s, line.end_s) for line in lines] == [("Stop", 0.0, 0.25), ("Stop!", 1.0, 1.5)]
     assert merge_reads([Read(0.0, "Lets go", 0.99), Read(0.25, "Let's go", 0.7)], 0.25)[0].text == "Let's go"
     assert merge_reads([Read(0.0, "I know", 0.8), Read(0.25, "I knew", 0.9)], 0.25)[0].text == "I knew"
+
+
+def test_a_band_supported_only_by_its_neighbouring_rows_is_found():
+    """Lines whose middles fall in the rows either side of one (bins of 7.2 px: 42 and 44) support that row
+    most, though it holds no box itself (the music video found this)."""
+    boxes = [[centred(200 + 20 * i, 300, 318)] if i % 2 == 0 else [centred(200 + 20 * i, 314, 332)] for i in range(4)]
+    band = find_band(blank_frames(4), Boxes(boxes), SubtitleConfig(min_frames=3))
+    assert band is not None and band[0] <= 300 and band[1] >= 332
