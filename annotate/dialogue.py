@@ -5,11 +5,12 @@ One task per video, reading its source video (the shots file's path, ``source_ro
 
 1. **Subtitles** (``annotate.subtitles``): frames sampled through each shot at ``subtitle_fps`` (raw, before any
    pixelation), the subtitle band found where text lines recur, read with RapidOCR and merged into timed lines.
-2. **Speech** (``annotate.sound``): the Silero VAD's speech spans; with ``asr_model`` (a transformers ASR model,
-   ``annotate.audio_models``) each span is transcribed. A subtitle line that speech overlaps keeps its text and
-   takes the speech's timing: its start and end move to the speech edges within 0.5 s (``subtitle+speech``); a
-   transcribed span no subtitle covers is a ``speech`` line; a span without text is counted
-   (``speech_spans_without_text``).
+2. **Speech** (``annotate.sound``, ``annotate.turns``): the Silero VAD's speech spans, split into speaker turns
+   (BIC change points on MFCCs, turns grouped into voices S1, S2, ...); with ``asr_model`` (a transformers ASR
+   model, ``annotate.audio_models``) each turn is transcribed. A subtitle line that speech overlaps keeps its text
+   and takes the speech's timing: its start and end move to turn edges within 0.5 s, and the voice that speaks
+   most of it is its ``voice`` (``subtitle+speech``); a transcribed turn no subtitle covers is a ``speech`` line;
+   a turn without text is counted (``speech_turns_without_text``).
 3. **Speaker**: a line's speaker is the one character (``person_id``) in the keyframes its time covers when there
    is exactly one; otherwise null, counted by reason (``lines_unassigned_no_keyframe``, ``..._no_person``,
    ``..._several_people``).
@@ -38,6 +39,7 @@ from annotate.audio_models import AudioTagger, SpeechRecognizer
 from annotate.config import ConfigError, operational
 from annotate.runner import Task, VideoStage, stage_main
 from annotate.shot_frames import sample_shots
+from annotate.turns import Turn, speaker_turns
 from annotate.video import VideoError
 from builder.errors import SkyscriptError
 from builder.sample import Sample
@@ -76,11 +78,12 @@ class Line:
     start_s: float
     end_s: float
     source: str
+    voice: str | None = None
     speaker: str | None = None
 
     def record(self) -> dict[str, Any]:
         return {"text": self.text, "start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3),
-                "source": self.source, "speaker": self.speaker}
+                "source": self.source, "speaker": self.speaker, "voice": self.voice}
 
 
 def _snap(time_s: float, candidates: list[float], reach_s: float) -> float:
@@ -89,28 +92,30 @@ def _snap(time_s: float, candidates: list[float], reach_s: float) -> float:
     return min(near, key=lambda c: abs(c - time_s)) if near else time_s
 
 
-def reconcile(read: list[subtitles.SubtitleLine], spans: list[tuple[float, float]], texts: list[str | None],
-              counts: Counter, snap_s: float = 0.5) -> list[Line]:
-    """Subtitle lines with the speech's timing where speech lies under them (each end moved to the speech start or
-    end within ``snap_s``: subtitle reads come every sampling interval, speech edges to 10 ms), and the transcribed
-    spans no subtitle covers."""
+def reconcile(read: list[subtitles.SubtitleLine], turns: list[Turn], texts: list[str | None], counts: Counter,
+              snap_s: float = 0.5) -> list[Line]:
+    """Subtitle lines with the speech's timing where speech lies under them (each end moved to a speech turn's
+    start or end within ``snap_s``: subtitle reads come every sampling interval, speech edges to 10 ms) and the
+    voice that speaks most of them, and the transcribed turns no subtitle covers."""
     lines, covered = [], set()
-    starts, ends = [a for a, _ in spans], [b for _, b in spans]
+    starts, ends = [t.start_s for t in turns], [t.end_s for t in turns]
     for sub in read:
-        under = [i for i, (a, b) in enumerate(spans) if min(b, sub.end_s) - max(a, sub.start_s) > 0]
+        overlap = {i: min(t.end_s, sub.end_s) - max(t.start_s, sub.start_s) for i, t in enumerate(turns)}
+        under = [i for i, o in overlap.items() if o > 0]
         if under:
             covered.update(under)
             start, end = _snap(sub.start_s, starts, snap_s), _snap(sub.end_s, ends, snap_s)
-            lines.append(Line(sub.text, start, max(end, start), "subtitle+speech"))
+            voice = turns[max(under, key=overlap.get)].speaker
+            lines.append(Line(sub.text, start, max(end, start), "subtitle+speech", voice))
         else:
             lines.append(Line(sub.text, sub.start_s, sub.end_s, "subtitle"))
-    for i, ((a, b), text) in enumerate(zip(spans, texts)):
+    for i, (turn, text) in enumerate(zip(turns, texts)):
         if i in covered:
             continue
         if text:
-            lines.append(Line(text, a, b, "speech"))
+            lines.append(Line(text, turn.start_s, turn.end_s, "speech", turn.speaker))
         else:
-            counts["speech_spans_without_text"] += 1
+            counts["speech_turns_without_text"] += 1
     return sorted(lines, key=lambda line: (line.start_s, line.end_s))
 
 
@@ -170,7 +175,8 @@ class DialogueStage(VideoStage[DialogueConfig]):
             counts: Counter = Counter()
             audio = sound.read_audio(path)
             spans = sound.speech_spans(audio) if audio is not None else []
-            lines = self.lines(path, shots_file, frames, audio, spans if self.config.speech else [], counts)
+            turns = speaker_turns(audio, spans) if audio is not None and self.config.speech else []
+            lines = self.lines(path, shots_file, frames, audio, turns, counts)
             self.music(audio, spans, frames, counts)
         except VideoError as exc:
             writer.count("dialogue_not_measured")
@@ -192,7 +198,7 @@ class DialogueStage(VideoStage[DialogueConfig]):
             writer.write(sample)
 
     def lines(self, path, shots_file: dict | None, frames: list[Sample], audio: sound.Audio | None,
-              spans: list[tuple[float, float]], counts: Counter) -> list[Line]:
+              turns: list[Turn], counts: Counter) -> list[Line]:
         """The video's timed lines: subtitles and speech, reconciled, with their speakers."""
         c = self.config
         read: list[subtitles.SubtitleLine] = []
@@ -204,8 +210,9 @@ class DialogueStage(VideoStage[DialogueConfig]):
             counts.update(found)
         elif self.detector is not None:
             counts["subtitles_not_read_no_shots_file"] += 1
-        texts = [self.asr.transcribe(audio.clip(a, b)) if self.asr else None for a, b in spans]
-        lines = reconcile(read, spans, texts, counts)
+        texts = [self.asr.transcribe(audio.clip(t.start_s, t.end_s)) if self.asr else None for t in turns]
+        counts["speech_turns"] += len(turns)
+        lines = reconcile(read, turns, texts, counts)
         for line in lines:
             line.speaker, reason = speaker_of(covering(frames, line.start_s, line.end_s))
             counts["lines_assigned" if reason is None else f"lines_unassigned_{reason}"] += 1

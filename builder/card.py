@@ -179,7 +179,7 @@ def dialogue_summary(pipeline: list[dict[str, Any]]) -> str:
     return (f"{sum(c.get(f'lines_{s}', 0) for s in ('subtitle', 'speech', 'subtitle_and_speech')):,} line(s) of "
             f"dialogue in {stage['tasks']:,} video(s): {c.get('lines_subtitle', 0):,} from subtitles alone, "
             f"{c.get('lines_subtitle_and_speech', 0):,} from subtitles timed by speech, {c.get('lines_speech', 0):,} "
-            f"transcribed; {c.get('speech_spans_without_text', 0):,} speech span(s) without text (no ASR model). "
+            f"transcribed; {c.get('speech_turns_without_text', 0):,} speech turn(s) without text (no ASR model). "
             f"Speaker assigned to {c.get('lines_assigned', 0):,}; unassigned: {unassigned or 'none'}. Background "
             f"music in {c.get('bgm_music', 0):,} frame(s), none in {c.get('bgm_no_music', 0):,}; bgm null without "
             f"an audio track in {c.get('bgm_null_no_audio_stream', 0):,}; not measured (source unreadable) for "

@@ -198,7 +198,7 @@ def frame_record(i: int = 0, **overrides: Any) -> dict[str, Any]:
         },
         "dialogue": [{"text": _LINES[i % len(_LINES)], "start_s": max(0.0, round(time_s - 0.8, 3)),
                       "end_s": round(time_s + 1.2, 3), "source": ("subtitle", "speech", "subtitle+speech")[i % 3],
-                      "speaker": "C01"}],
+                      "speaker": "C01", "voice": "S1"}],
         "description": f"{_CHARACTERS[0][0]} confronts {_CHARACTERS[1][0]} in the {scene_name}.",
         "people": [person_record(rng, k, width, height) for k in range(n_people)],
         "objects": [object_record(rng, k + i, width, height) for k in range(n_objects)],

@@ -18,6 +18,7 @@ from annotate.keyframes import KeyframesConfig, KeyframesStage
 from annotate.runner import run_stage
 from annotate.script import ScriptConfig, ScriptStage
 from annotate.subtitles import SubtitleLine
+from annotate.turns import Turn
 from builder.shards import iter_shard, shard_paths
 
 
@@ -25,20 +26,21 @@ def sub(text: str, start: float, end: float) -> SubtitleLine:
     return SubtitleLine(text, start, end, 0.9, 4)
 
 
-def test_subtitles_take_the_speech_timing_and_untitled_speech_is_counted():
+def test_subtitles_take_the_speech_timing_and_voice_and_untitled_speech_is_counted():
     counts: Counter = Counter()
+    turns = [Turn(0.9, 2.6, "S1"), Turn(3.0, 4.0, "S2"), Turn(7.0, 8.0, "S1"), Turn(9.0, 10.0, "S2"),
+             Turn(11.0, 16.0, "S1")]
     lines = reconcile([sub("Where were you?", 1.0, 2.4), sub("Outside.", 5.0, 6.0), sub("Then inside.", 9.2, 10.5),
                        sub("Long talk.", 12.5, 13.5)],
-                      [(0.9, 2.6), (3.0, 4.0), (7.0, 8.0), (9.0, 10.0), (11.0, 16.0)],
-                      ["where were you", None, "fine then", "then", "a long span"], counts)
-    assert [(l.text, l.start_s, l.end_s, l.source) for l in lines] == [
-        ("Where were you?", 0.9, 2.6, "subtitle+speech"),  # the subtitle's text, the speech's timing
-        ("Outside.", 5.0, 6.0, "subtitle"),
-        ("fine then", 7.0, 8.0, "speech"),  # transcribed speech no subtitle covers
-        ("Then inside.", 9.0, 10.0, "subtitle+speech"),  # read late and shown after the speech: moved to its edges
-        ("Long talk.", 12.5, 13.5, "subtitle+speech"),  # inside a long span: no speech edge near, times kept
+                      turns, ["where were you", None, "fine then", "then", "a long span"], counts)
+    assert [(l.text, l.start_s, l.end_s, l.source, l.voice) for l in lines] == [
+        ("Where were you?", 0.9, 2.6, "subtitle+speech", "S1"),  # the subtitle's text, the speech's timing
+        ("Outside.", 5.0, 6.0, "subtitle", None),
+        ("fine then", 7.0, 8.0, "speech", "S1"),  # transcribed speech no subtitle covers
+        ("Then inside.", 9.0, 10.0, "subtitle+speech", "S2"),  # read late and shown after the speech: its edges
+        ("Long talk.", 12.5, 13.5, "subtitle+speech", "S1"),  # inside a long turn: no speech edge near, times kept
     ]
-    assert counts == {"speech_spans_without_text": 1}  # (3.0, 4.0): speech without a transcript
+    assert counts == {"speech_turns_without_text": 1}  # (3.0, 4.0): speech without a transcript
 
 
 def people_frame(i: int, time_s: float, shot: int, ids: list[str]):
@@ -63,15 +65,15 @@ def test_lines_go_to_the_frames_they_cover_else_the_nearest_of_their_shot():
     frames = [people_frame(0, 1.0, 0, ["C01"]), people_frame(1, 3.0, 0, ["C01"]), people_frame(2, 6.0, 1, ["C02"])]
     shots = [{"index": 0, "start_s": 0.0, "end_s": 5.0}, {"index": 1, "start_s": 5.0, "end_s": 9.0},
              {"index": 2, "start_s": 9.0, "end_s": 12.0}]
-    lines = [Line("Hello.", 0.5, 3.5, "subtitle", "C01"),  # covers frames 0 and 1
-             Line("Later.", 7.5, 8.5, "speech", "C02"),  # covers none: the nearest frame of shot 1
-             Line("Nobody sees this.", 10.0, 11.0, "subtitle", None)]  # shot 2 has no keyframe
+    lines = [Line("Hello.", 0.5, 3.5, "subtitle", speaker="C01"),  # covers frames 0 and 1
+             Line("Later.", 7.5, 8.5, "speech", "S2", "C02"),  # covers none: the nearest frame of shot 1
+             Line("Nobody sees this.", 10.0, 11.0, "subtitle")]  # shot 2 has no keyframe
     counts: Counter = Counter()
     DialogueStage(DialogueConfig()).place(lines, frames, shots, counts)
     assert [[d["text"] for d in f.record["dialogue"]] for f in frames] == [["Hello."], ["Hello."], ["Later."]]
     assert [f.record["people"][0]["line"] for f in frames] == ["Hello.", "Hello.", "Later."]
     assert frames[2].record["dialogue"][0] == {"text": "Later.", "start_s": 7.5, "end_s": 8.5, "source": "speech",
-                                               "speaker": "C02"}
+                                               "speaker": "C02", "voice": "S2"}
     assert counts == {"lines_in_no_frame": 1}
 
 
@@ -114,9 +116,10 @@ def test_subtitles_and_speech_become_timed_lines_in_frames_and_scripts(talk):
         assert source == ("subtitle" if stop / FPS < 3.6 else "subtitle+speech"), text  # speech from 3.7 s
         # read every 0.25 s, then moved to a speech edge within 0.5 s (this speech is not the subtitles' own)
         assert abs(start - first / FPS) <= 0.75 and abs(end - stop / FPS) <= 0.75, (text, start, end)
-    for frame in frames:  # a keyframe holds the lines its time lies in (or the nearest keyframe's of its shot)
+    for frame in frames:
         for said in frame.record["dialogue"]:
             assert said["speaker"] is None  # no character in view: nobody to assign
+            assert (said["voice"] is None) == (said["source"] == "subtitle")  # a voice wherever speech lies under
     counts = json.loads((root / "dialogue" / "dialogue.stats.json").read_text())["counts"]
     assert counts["lines_unassigned_no_person"] + counts.get("lines_unassigned_no_keyframe", 0) == len(lines)
     assert all(f.record["bgm"] == {"present": False, "genre": None, "mood": None, "tempo": None, "tempo_text": None}
