@@ -1,5 +1,5 @@
 """Script stage (paper Table 1, section 5.2): a video's shots grouped into scenes, one ``shooting_script`` record
-per scene (``skyscript script IN OUT``; IN: the last frame stage's OUT, calibrate's or repair's).
+per scene (``skyscript script IN OUT``; IN: the last frame stage's OUT, dialogue's, calibrate's or repair's).
 
 One task per video, all its frames in key order (other samples pass through). From the video's shots file, its
 character file when the calibrate stage ran, its frame records and its source video:

@@ -108,6 +108,21 @@ def test_highlight_curves_are_summarised(folder):
     assert "without characters (no_vad) 2; without sound (no_audio_stream) 1" in text
 
 
+def test_dialogue_and_music_are_summarised(folder):
+    assert "The dialogue stage did not run" in (folder / "README.md").read_text()
+    summary = {"stage": "dialogue", "position": 5, "tasks": 2, "done": 2, "failed": 0, "written": 40,
+               "quarantined": 0, "counts": {"lines_subtitle": 7, "lines_subtitle_and_speech": 5, "lines_speech": 2,
+                                            "speech_turns_without_text": 3, "lines_assigned": 6,
+                                            "lines_unassigned_no_person": 5, "lines_unassigned_several_people": 3,
+                                            "bgm_music": 20, "bgm_no_music": 12, "bgm_null_no_audio_stream": 8}}
+    (folder / "pipeline.json").write_text(json.dumps([summary]))
+    assert main(["card", str(folder)]) == 0
+    text = (folder / "README.md").read_text()
+    assert "14 line(s) of dialogue in 2 video(s): 7 from subtitles alone, 5 from subtitles timed by speech, 2" in text
+    assert "Speaker assigned to 6; unassigned: no person 5, several people 3." in text
+    assert "Background music in 20 frame(s), none in 12; bgm null without an audio track in 8" in text
+
+
 def test_restorations_are_summarised(folder):
     assert "The restore stage did not run" in (folder / "README.md").read_text()
     summary = {"stage": "restore", "position": 7, "tasks": 2, "done": 2, "failed": 0, "written": 300,
