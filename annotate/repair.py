@@ -35,14 +35,13 @@ from annotate.config import operational
 from annotate.errors import ModelError
 from annotate.prompt import repair_prompt
 from annotate.runner import FrameStage, ShardStage, stage_main
-from annotate.vlm import ChatRequest, ModelCallError
+from annotate.vlm import ChatRequest, ModelCallError, unfenced
 from builder.official import OfficialFormatError, convert_case
 from builder.sample import Sample
 from builder.shards import Quarantine, ShardWriter
 from builder.validation import schema_problems
 
 OUTCOMES = ("direct", "repaired_local", "repaired_llm", "lost")
-_FENCE = re.compile(r"^\s*```[A-Za-z0-9_-]*\s*\n(.*?)\n?\s*```\s*$", re.DOTALL)
 _UNKNOWN_KEY = re.compile(r"unknown key '([^']*)'|unknown key \"([^\"]*)\"")
 
 
@@ -60,9 +59,8 @@ class RepairConfig(ModelSettings):
 
 def parse_strict(text: str) -> Any | None:
     """The answer as JSON exactly (inside one code fence at most), else None."""
-    fenced = _FENCE.match(text)
     try:
-        return json.loads(fenced.group(1) if fenced else text)
+        return json.loads(unfenced(text))
     except (ValueError, RecursionError):
         return None
 

@@ -22,7 +22,6 @@ quarantined (``no_restoration``) with the reasons.
 
 from __future__ import annotations
 
-import re
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from annotate.plain_script import dialogue_lines, render_plain
 from annotate.prompt import restoration_prompt, restoration_variants
 from annotate.restorations import NearDuplicates, problem
 from annotate.runner import Task, VideoStage, stage_main
-from annotate.vlm import ChatRequest, ModelCallError, sha256_text
+from annotate.vlm import ChatRequest, ModelCallError, sha256_text, unfenced
 from builder.contract import SCHEMA_VERSION
 from builder.sample import Sample
 from builder.shards import Quarantine, ShardWriter
@@ -44,7 +43,6 @@ from builder.shards import Quarantine, ShardWriter
 BACKENDS = ("template", *MODEL_BACKENDS)
 TEMPLATE_MODEL = "annotate.plain_script"  # generator.model of a template restoration
 MODEL_DEFAULT_N = 100  # the paper's restorations per shooting script
-_FENCE = re.compile(r"^\s*```[A-Za-z0-9_-]*\s*\n(.*?)\n?\s*```\s*$", re.DOTALL)
 
 
 @dataclass
@@ -80,8 +78,7 @@ def restorations_per_script(config: RestoreConfig) -> int:
 
 def answer_text(answer: str) -> str:
     """A model's answer without a surrounding code fence and blank margins."""
-    fenced = _FENCE.match(answer)
-    return (fenced.group(1) if fenced else answer).strip()
+    return unfenced(answer).strip()
 
 
 class RestoreStage(ChatModelStage, VideoStage[RestoreConfig]):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import threading
 from dataclasses import asdict, dataclass
@@ -60,6 +61,15 @@ class ChatClient(Protocol):
 def seed_of(request: ChatRequest, settings: GenerationSettings) -> int:
     """The seed a request is sampled with: its own, else the settings'."""
     return settings.seed if request.seed is None else request.seed
+
+
+_FENCE = re.compile(r"^\s*```[A-Za-z0-9_-]*\s*\n(.*?)\n?\s*```\s*$", re.DOTALL)
+
+
+def unfenced(answer: str) -> str:
+    """A model's answer without the one code fence around it (a markdown ``json`` block), else as it is."""
+    fenced = _FENCE.match(answer)
+    return fenced.group(1) if fenced else answer
 
 
 def sha256_text(text: str) -> str:

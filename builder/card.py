@@ -114,9 +114,20 @@ def build_notes(pipeline: list[dict[str, Any]]) -> str:
     return "\n\n".join(notes)
 
 
+def stage_in(pipeline: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    """The summary of stage ``name`` in the pipeline, or None when it did not run."""
+    return next((s for s in pipeline if s["stage"] == name), None)
+
+
+def by_reason(counts: dict[str, int], prefix: str, separator: str) -> str:
+    """The counts named ``<prefix><reason>`` as ``reason n`` (underscores as spaces), in name order."""
+    return separator.join(f"{key.removeprefix(prefix).replace('_', ' ')} {n:,}" for key, n in sorted(counts.items())
+                          if key.startswith(prefix))
+
+
 def faces_summary(pipeline: list[dict[str, Any]]) -> str:
     """The calibrate stage's characters, conflicts and decisions, from its summary."""
-    calibrate = next((s for s in pipeline if s["stage"] == "calibrate"), None)
+    calibrate = stage_in(pipeline, "calibrate")
     if calibrate is None:
         return ("The calibrate stage did not run for this build: people carry no character ids and no face "
                 "attributes.")
@@ -136,7 +147,7 @@ def faces_summary(pipeline: list[dict[str, Any]]) -> str:
 
 def scripts_summary(pipeline: list[dict[str, Any]]) -> str:
     """The script stage's scenes, shots, measured camera movement and layout, from its summary."""
-    script = next((s for s in pipeline if s["stage"] == "script"), None)
+    script = stage_in(pipeline, "script")
     if script is None:
         return "The script stage did not run for this build: there are no shooting scripts."
     c = script.get("counts", {})
@@ -154,7 +165,7 @@ def scripts_summary(pipeline: list[dict[str, Any]]) -> str:
 
 def highlights_summary(pipeline: list[dict[str, Any]]) -> str:
     """The highlight stage's curves, peaks, scored shots and missing components, from its summary."""
-    stage = next((s for s in pipeline if s["stage"] == "highlight"), None)
+    stage = stage_in(pipeline, "highlight")
     if stage is None:
         return ("The highlight stage did not run for this build: there are no highlight curves and shots carry no "
                 "`highlight_score`.")
@@ -170,12 +181,11 @@ def highlights_summary(pipeline: list[dict[str, Any]]) -> str:
 
 def dialogue_summary(pipeline: list[dict[str, Any]]) -> str:
     """The dialogue stage's lines by source, their speakers, and the frames' background music, from its summary."""
-    stage = next((s for s in pipeline if s["stage"] == "dialogue"), None)
+    stage = stage_in(pipeline, "dialogue")
     if stage is None:
         return "The dialogue stage did not run for this build: frames carry no dialogue lines and no measured bgm."
     c = stage.get("counts", {})
-    unassigned = ", ".join(f"{key.removeprefix('lines_unassigned_').replace('_', ' ')} {n:,}"
-                           for key, n in sorted(c.items()) if key.startswith("lines_unassigned_"))
+    unassigned = by_reason(c, "lines_unassigned_", ", ")
     return (f"{sum(c.get(f'lines_{s}', 0) for s in ('subtitle', 'speech', 'subtitle_and_speech')):,} line(s) of "
             f"dialogue in {stage['tasks']:,} video(s): {c.get('lines_subtitle', 0):,} from subtitles alone, "
             f"{c.get('lines_subtitle_and_speech', 0):,} from subtitles timed by speech, {c.get('lines_speech', 0):,} "
@@ -188,12 +198,11 @@ def dialogue_summary(pipeline: list[dict[str, Any]]) -> str:
 
 def restorations_summary(pipeline: list[dict[str, Any]]) -> str:
     """The restore stage's pairs, the restorations dropped by reason and the scripts left without a pair."""
-    stage = next((s for s in pipeline if s["stage"] == "restore"), None)
+    stage = stage_in(pipeline, "restore")
     if stage is None:
         return "The restore stage did not run for this build: there are no pairs."
     c = stage.get("counts", {})
-    dropped = "; ".join(f"{key.removeprefix('restorations_dropped_').replace('_', ' ')} {n:,}"
-                        for key, n in sorted(c.items()) if key.startswith("restorations_dropped_"))
+    dropped = by_reason(c, "restorations_dropped_", "; ")
     return (f"{c.get('pairs', 0):,} pair(s) from {c.get('scripts', 0):,} shooting script(s) of {stage['tasks']:,} "
             f"video(s); {c.get('restoration_requests', 0):,} request(s) to a model. Restorations dropped: "
             f"{dropped or 'none'}. {c.get('scripts_without_pairs', 0):,} script(s) kept no restoration (in the "
