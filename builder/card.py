@@ -15,12 +15,13 @@ from typing import Any
 
 import yaml
 
-from builder.contract import CONFIG_OF_KIND, KIND_OF_CONFIG, load_schema, resolve
+from builder.contract import CONFIG_OF_KIND, KIND_OF_CONFIG, STAGES, load_schema, resolve
 from builder.features import row_features
-from builder.shards import STATS_SUFFIX, shard_paths, stats_path
+from builder.shards import STATS_SUFFIX, iter_shard, shard_paths, stats_path
 
 TEMPLATE_NAME = "dataset_card.md"
 PIPELINE = "pipeline.json"  # the stage summaries that made the folder, written by publish
+PROVENANCE = "provenance.json"  # the records' provenance entries (stage, model, revision, prompt sha, settings sha)
 CARD_METADATA: dict[str, Any] = {
     "pretty_name": "SkyScript-100M",
     "license": "mit",
@@ -71,7 +72,82 @@ def card_metadata(dataset_dir: Path, stats: dict[str, dict[str, Any]]) -> dict[s
             "splits": [{"name": "train", "num_bytes": stats[config]["bytes"],
                         "num_examples": stats[config]["examples"]}],
         })
-    return {**CARD_METADATA, "configs": configs, "dataset_info": infos}
+    largest = max(stats[config]["examples"] for config in present)
+    return {**CARD_METADATA, "size_categories": [size_category(largest)], "configs": configs, "dataset_info": infos}
+
+
+def size_category(examples: int) -> str:
+    """The Hub's ``size_categories`` value for a number of examples (``n<1K``, ``1K<n<10K``, ...)."""
+    names = ["1K", "10K", "100K", "1M", "10M", "100M", "1B", "10B", "100B", "1T"]
+    if examples < 1000:
+        return "n<1K"
+    power = min(len(str(examples)) - 4, len(names) - 2)
+    return f"{names[power]}<n<{names[power + 1]}"
+
+
+class CardError(ValueError):
+    """A card that ``huggingface_hub`` cannot read or that lacks what the dataset viewer needs."""
+
+
+def card_metadata_of(text: str, where: str) -> dict[str, Any]:
+    """The YAML header of a card as ``huggingface_hub`` reads it (``DatasetCard``, then ``DatasetCardData``)."""
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    try:
+        data = DatasetCard(text, ignore_metadata_errors=False).data.to_dict()
+        return DatasetCardData(**data, ignore_metadata_errors=False).to_dict()
+    except (ValueError, TypeError, yaml.YAMLError) as exc:
+        raise CardError(f"{where}: its YAML header does not parse as a dataset card ({exc})") from exc
+
+
+def dataset_infos(metadata: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The card's ``dataset_info`` entries by config name (one entry may be written as a mapping)."""
+    infos = metadata.get("dataset_info") or []
+    return {info.get("config_name", "default"): info for info in ([infos] if isinstance(infos, dict) else infos)}
+
+
+def metadata_problems(metadata: dict[str, Any]) -> list[str]:
+    """What the Hub and its dataset viewer would miss: licence and name, ``configs`` with data files, and for each
+    a ``dataset_info`` entry with features and a split."""
+    problems = [f"no `{key}`" for key in ("license", "pretty_name") if not metadata.get(key)]
+    configs = metadata.get("configs") or []
+    if not configs:
+        return problems + ["no `configs` in its YAML header"]
+    infos = dataset_infos(metadata)
+    for config in configs:
+        name = config.get("config_name", "default")
+        info = infos.get(name)
+        if not config.get("data_files"):
+            problems.append(f"config {name} has no data_files")
+        if info is None:
+            problems.append(f"config {name} has no `dataset_info` entry")
+        elif not info.get("features") or not info.get("splits"):
+            problems.append(f"config {name}: its `dataset_info` lacks features or splits")
+    return problems
+
+
+def check_card(dataset_dir: str | Path) -> dict[str, Any]:
+    """Read ``DATASET_DIR/README.md`` as the Hub does and check it against the folder: a :class:`CardError` naming
+    the first problem, else the metadata. Each config's data files must exist and its example count must be its
+    shards' stats."""
+    dataset_dir = Path(dataset_dir)
+    path = dataset_dir / "README.md"
+    metadata = card_metadata_of(path.read_text(encoding="utf-8"), str(path))
+    problems = metadata_problems(metadata)
+    infos = dataset_infos(metadata)
+    for config in metadata.get("configs") or []:
+        name = config.get("config_name", "default")
+        patterns = [f["path"] for f in config.get("data_files") or [] if isinstance(f, dict)]
+        if not any(any(dataset_dir.glob(pattern)) for pattern in patterns):
+            problems.append(f"config {name}: no file matches its data_files {patterns}")
+        elif name in infos and name in CONFIG_OF_KIND.values():
+            declared = sum(split.get("num_examples", 0) for split in infos[name].get("splits", []))
+            counted = config_stats(dataset_dir, name)["examples"]
+            if declared != counted:
+                problems.append(f"config {name}: dataset_info says {declared} example(s), its shards' stats {counted}")
+    if problems:
+        raise CardError(f"{path}: " + "; ".join(problems))
+    return metadata
 
 
 def _type_name(node: dict[str, Any], root: dict[str, Any]) -> str:
@@ -209,6 +285,115 @@ def restorations_summary(pipeline: list[dict[str, Any]]) -> str:
             "restore stage's `quarantine.jsonl` as `no_restoration`).")
 
 
+#: what the paper reports (section 3.2, 500 dramas): keyframes invalid for motion blur or occlusion, and pre-extracted
+#: key information unreadable or not in the JSON format; its overall loss rate of pre-extracted data is 4%
+PAPER_INVALID_KEYFRAMES = (5_441, 134_093 + 5_441)
+PAPER_JSON_LOSS = "about 4%"
+
+
+def share(part: int, whole: int) -> str:
+    """``part of whole (p%)``, or ``none to count`` for an empty whole."""
+    return f"{part:,} of {whole:,} ({100 * part / whole:.1f}%)" if whole else "none to count"
+
+
+def losses_table(pipeline: list[dict[str, Any]]) -> str:
+    """This build's losses beside the paper's: invalid keyframes, key information not in JSON, lost after repair."""
+    keyframes, repair = stage_in(pipeline, "keyframes"), stage_in(pipeline, "repair")
+    rows = ["| loss | this build | paper (500 dramas) |", "| --- | ---: | ---: |"]
+    paper_bad, paper_all = PAPER_INVALID_KEYFRAMES
+    if keyframes:
+        c = keyframes.get("counts", {})
+        rows.append(f"| keyframes dropped: no sharp, unoccluded frame in their part of the shot | "
+                    f"{share(c.get('keyframe_choices_without_acceptable_frame', 0), c.get('keyframe_choices', 0))} | "
+                    f"{share(paper_bad, paper_all)} |")
+    if repair:
+        c = repair.get("counts", {})
+        outcomes = {o: c.get(f"outcome_{o}", 0) for o in ("direct", "repaired_local", "repaired_llm", "lost")}
+        total = sum(outcomes.values())
+        if total:
+            rows.append(f"| model answers not readable as the JSON asked for (repaired or lost) | "
+                        f"{share(total - outcomes['direct'], total)} | {PAPER_JSON_LOSS} |")
+            rows.append(f"| key information lost after repair (Table 6) | {share(outcomes['lost'], total)} | "
+                        f"{PAPER_JSON_LOSS} (overall loss rate) |")
+        else:
+            rows.append(f"| model answers not readable as JSON | no model answers: the extraction backend "
+                        f"wrote fields directly | {PAPER_JSON_LOSS} |")
+    return "\n".join(rows)
+
+
+def reasons_table(pipeline: list[dict[str, Any]]) -> str:
+    """Failed tasks and quarantined items of every stage, by reason (from the stage summaries)."""
+    rows = ["| stage | reason | count |", "| --- | --- | ---: |"]
+    for summary in pipeline:
+        if summary.get("failed"):
+            rows.append(f"| {summary['stage']} | task failed (error) | {summary['failed']:,} |")
+        rows += [f"| {summary['stage']} | {reason.replace('_', ' ')} | {n:,} |"
+                 for reason, n in summary.get("quarantined_by_reason", {}).items()]
+    return "\n".join(rows) if len(rows) > 2 else "Nothing was quarantined and no task failed."
+
+
+def privacy_summary(pipeline: list[dict[str, Any]]) -> str:
+    """The privacy stage's self-audit: frames passed at once, after more pixelation, or quarantined."""
+    stage = stage_in(pipeline, "privacy")
+    if stage is None:
+        return "The privacy stage did not run for this build."
+    c = stage.get("counts", {})
+    prefix = "frames_passed_after_round_"
+    rounds = ", ".join(f"{n:,} in round {key.removeprefix(prefix)}" for key, n in sorted(c.items())
+                       if key.startswith(prefix))
+    return (f"Self-audit (the detectors run again on every published image): {c.get('frames', 0):,} frame(s) "
+            f"passed, {c.get('frames_repixelated', 0):,} of them after being pixelated harder ({rounds or 'none'}); {c.get('frames_failed_every_round', 0):,} failed every round and "
+            f"{c.get('frames_quarantined', 0):,} were quarantined, never published. Protected: "
+            f"{c.get('faces_on_keyframe', 0):,} face(s) found on the keyframes, "
+            f"{c.get('faces_on_neighbours_only', 0):,} more found only on neighbouring frames, "
+            f"{c.get('text_regions', 0):,} text region(s).")
+
+
+def models_table(provenance: list[dict[str, Any]]) -> str:
+    """The models, revisions, prompt and settings versions the records were made with (their provenance)."""
+    if not provenance:
+        return "No provenance (`provenance.json`) here."
+    rows = ["| stage | model | revision | prompt sha256 | settings sha | records |", "| --- | --- | --- | --- | --- | ---: |"]
+    order = {stage: i for i, stage in enumerate(STAGES)}
+    for entry in sorted(provenance, key=lambda e: (order.get(e["stage"], len(order)), e.get("model") or "")):
+        cells = [f"`{entry[k]}`" if entry.get(k) else "-" for k in ("model", "revision", "prompt_sha", "settings_sha")]
+        rows.append(f"| {entry['stage']} | " + " | ".join(cells) + f" | {entry['records']:,} |")
+    return "\n".join(rows)
+
+
+def abridged(value: Any, items: int = 3, chars: int = 200) -> Any:
+    """A record shortened for reading: lists cut to ``items`` (with a note of how many more), texts to ``chars``."""
+    if isinstance(value, dict):
+        return {k: abridged(v, items, chars) for k, v in value.items()}
+    if isinstance(value, list):
+        kept = [abridged(v, items, chars) for v in value[:items]]
+        return kept + [f"... {len(value) - items} more"] if len(value) > items else kept
+    if isinstance(value, str) and len(value) > chars:
+        return value[:chars] + " ..."
+    return value
+
+
+def example_row(dataset_dir: Path, config: str) -> str:
+    """The config's first row as ``load_dataset`` gives it: key, members and the record, abridged."""
+    shards = shard_paths(dataset_dir / config)
+    if not shards:
+        return "Not built yet."
+    sample = next(iter_shard(shards[0]), None)
+    if sample is None:
+        return "Its first shard is empty."
+    members = ", ".join(f"`{name}` ({len(data) / 1024:,.1f} KiB)" for name, data in sorted(sample.members.items()))
+    record = json.dumps(abridged(sample.record), ensure_ascii=False, indent=1)
+    return (f"`__key__`: `{sample.key}`" + (f"; other members: {members}" if members else "")
+            + f"; `json` (lists cut to 3 items, texts to 200 characters):\n\n```json\n{record}\n```")
+
+
+def brace(dataset_dir: Path, config: str) -> str:
+    """The config's shards as a WebDataset brace pattern (``frames/frames-{000000..000012}.tar``)."""
+    names = [p.name for p in shard_paths(dataset_dir / config)]
+    last = names[-1].removesuffix(".tar").rsplit("-", 1)[-1] if names else "000000"
+    return f"{config}/{config}-{{000000..{last}}}.tar"
+
+
 def render_card(dataset_dir: str | Path) -> str:
     """The full ``README.md`` text of a dataset folder."""
     dataset_dir = Path(dataset_dir)
@@ -220,8 +405,9 @@ def render_card(dataset_dir: str | Path) -> str:
     for config, s in stats.items():
         count_rows.append(f"| `{config}` | {s['examples']:,} | {s['shards']} | {s['bytes'] / 1e6:,.1f} |"
                           if s["shards"] else f"| `{config}` | not built yet | 0 | 0 |")
-    pipeline_file = dataset_dir / PIPELINE
+    pipeline_file, provenance_file = dataset_dir / PIPELINE, dataset_dir / PROVENANCE
     pipeline = json.loads(pipeline_file.read_text(encoding="utf-8")) if pipeline_file.exists() else []
+    provenance = json.loads(provenance_file.read_text(encoding="utf-8")) if provenance_file.exists() else []
     stage_rows = ["| stage | what | count |", "| --- | --- | ---: |"]
     for summary in pipeline:
         rows = {"tasks done": summary["done"], "tasks failed": summary["failed"], "written": summary["written"],
@@ -235,6 +421,12 @@ def render_card(dataset_dir: str | Path) -> str:
         scripts_summary=scripts_summary(pipeline),
         highlights_summary=highlights_summary(pipeline),
         restorations_summary=restorations_summary(pipeline),
+        losses_table=losses_table(pipeline),
+        reasons_table=reasons_table(pipeline),
+        privacy_summary=privacy_summary(pipeline),
+        models_table=models_table(provenance),
+        frames_shards=brace(dataset_dir, "frames"),
+        **{f"example_{config}": example_row(dataset_dir, config) for config in CONFIG_OF_KIND.values()},
         stage_counts_table="\n".join(stage_rows) if pipeline else "No stage summaries (`pipeline.json`) here.",
         **{f"fields_{config}": fields_table(KIND_OF_CONFIG[config]) for config in CONFIG_OF_KIND.values()},
     )
@@ -242,7 +434,9 @@ def render_card(dataset_dir: str | Path) -> str:
 
 
 def write_card(dataset_dir: str | Path) -> Path:
-    """Render and write ``DATASET_DIR/README.md``; returns its path."""
+    """Render and write ``DATASET_DIR/README.md``, then check it as the Hub reads it (:func:`check_card`);
+    returns its path."""
     path = Path(dataset_dir) / "README.md"
     path.write_text(render_card(dataset_dir), encoding="utf-8")
+    check_card(dataset_dir)
     return path

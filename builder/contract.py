@@ -23,6 +23,9 @@ CONFIG_OF_KIND: dict[str, str] = {
 }
 KIND_OF_CONFIG: dict[str, str] = {config: kind for kind, config in CONFIG_OF_KIND.items()}
 KINDS: tuple[str, ...] = tuple(CONFIG_OF_KIND)
+#: the annotation stages in pipeline order (``annotate.<name>``; ``skyscript run`` runs them in this order)
+STAGES: tuple[str, ...] = ("keyframes", "privacy", "extract", "repair", "calibrate", "dialogue", "script",
+                           "highlight", "restore")
 #: schemas of working files that are not records (per-video files: ``builder.video_files``)
 AUXILIARY_SCHEMAS: tuple[str, ...] = ("shots", "signals", "characters")
 

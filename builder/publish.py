@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
-from builder.card import PIPELINE, write_card
+from builder.card import PIPELINE, PROVENANCE, write_card
 from builder.contract import CONFIG_OF_KIND, KINDS
 from builder.errors import SkyscriptError
 from builder.sample import PUBLISHED_MEMBERS, Sample
@@ -83,6 +84,7 @@ def publish(stage_dir: str | Path, dataset_dir: str | Path, max_count: int | Non
     build = dataset_dir.parent / f".{dataset_dir.name}.publish-tmp"
     shutil.rmtree(build, ignore_errors=True)
     quarantine = Quarantine(build / QUARANTINE, stage="publish")
+    used: Counter = Counter()  # provenance entries, by how many records carry them
     writers = {
         kind: ShardWriter(build / config, config, quarantine, max_count=max_count or SHARD_SAMPLES[config],
                           max_bytes=max_bytes, check=check_published)
@@ -95,6 +97,7 @@ def publish(stage_dir: str | Path, dataset_dir: str | Path, max_count: int | Non
                 if kind not in writers:
                     raise PublishError(f"{source}: sample {sample.key!r} has kind {kind!r}, not one of {list(KINDS)}")
                 writers[kind].write(published(sample))
+                used.update(json.dumps(entry, sort_keys=True) for entry in sample.record.get("provenance") or ())
         for writer in writers.values():
             writer.close()
         if quarantine.path.exists():
@@ -113,6 +116,7 @@ def publish(stage_dir: str | Path, dataset_dir: str | Path, max_count: int | Non
     finally:
         shutil.rmtree(build, ignore_errors=True)
     write_json_atomic(dataset_dir / PIPELINE, [dict(s, incomplete=missing.get(s["stage"], 0)) for s in summaries])
+    write_json_atomic(dataset_dir / PROVENANCE, [dict(json.loads(entry), records=n) for entry, n in sorted(used.items())])
     write_card(dataset_dir)
     counts = {CONFIG_OF_KIND[k]: w.totals.written for k, w in writers.items()}
     shards = [dataset_dir / CONFIG_OF_KIND[k] / s.name for k, w in writers.items() for s in w.shards]

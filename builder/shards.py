@@ -14,9 +14,10 @@ import re
 import tarfile
 import time
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 from webdataset import TarWriter
 
@@ -64,10 +65,12 @@ def split_member(name: str) -> tuple[str, str]:
     return key, ext
 
 
-def iter_shard(path: str | Path) -> Iterator[Sample]:
+def iter_shard(path: str | Path, stream: BinaryIO | None = None) -> Iterator[Sample]:
     """Samples of one shard in order; a member named ``json`` is parsed (invalid JSON stays raw bytes).
 
-    Raises ``ShardError`` naming the shard when it is truncated or not a tar.
+    ``stream``: an opened, seekable binary file to read instead of opening ``path`` (which then only names the
+    shard), e.g. a file on the Hub; it is left open. Raises ``ShardError`` naming the shard when it is truncated or
+    not a tar.
     """
     path = Path(path)
     current: dict[str, bytes] = {}
@@ -82,7 +85,8 @@ def iter_shard(path: str | Path) -> Iterator[Sample]:
         return Sample(current_key or "", record, dict(current))
 
     try:
-        with open(path, "rb") as raw, tarfile.open(fileobj=raw, mode="r:") as tar:
+        with (nullcontext(stream) if stream is not None else open(path, "rb") as raw,
+              tarfile.open(fileobj=raw, mode="r:") as tar):
             for info in tar:
                 if not info.isfile():
                     continue

@@ -67,8 +67,9 @@ def iter_jsonl(path: Path) -> Iterator[Sample]:
             yield Sample(row["__key__"], row["json"])
 
 
-def _check(report: Report, where: Path, samples: Iterable[Sample], check: Callable[[Sample], list[Problem]],
-           seen: set[str]) -> None:
+def check_samples(report: Report, where: Path, samples: Iterable[Sample], check: Callable[[Sample], list[Problem]],
+                  seen: set[str]) -> None:
+    """Check each sample into ``report`` (its kind counted when valid); keys must be unique within ``seen``."""
     report.files += 1
     try:
         for sample in samples:
@@ -99,7 +100,7 @@ def validate_paths(paths: Iterable[str | Path], max_errors: int = 20) -> Report:
             for config, kind in KIND_OF_CONFIG.items():
                 seen: set[str] = set()
                 for shard in shard_paths(path / config):
-                    _check(report, shard, iter_shard(shard), partial(check_published, kinds=[kind]), seen)
+                    check_samples(report, shard, iter_shard(shard), partial(check_published, kinds=[kind]), seen)
             stray = [p for p in path.iterdir() if p.is_dir() and p.name not in KIND_OF_CONFIG
                      and not p.name.startswith(".")]
             for folder in stray:
@@ -111,11 +112,11 @@ def validate_paths(paths: Iterable[str | Path], max_errors: int = 20) -> Report:
                 report.fail(str(path), "no .tar shards or .jsonl files")
             for file in files:
                 samples = iter_jsonl(file) if file.suffix == ".jsonl" else iter_shard(file)
-                _check(report, file, samples, check_sample, seen)
+                check_samples(report, file, samples, check_sample, seen)
         elif path.suffix == ".tar" and path.is_file():
-            _check(report, path, iter_shard(path), check_sample, set())
+            check_samples(report, path, iter_shard(path), check_sample, set())
         elif path.suffix == ".jsonl" and path.is_file():
-            _check(report, path, iter_jsonl(path), check_sample, set())
+            check_samples(report, path, iter_jsonl(path), check_sample, set())
         else:
             report.fail(str(path), "not a shard (.tar), .jsonl file, stage folder or dataset folder")
     return report

@@ -149,3 +149,74 @@ def test_load_dataset_uses_declared_types(folder):
     assert dataset.features["json"]["people"].feature["attractiveness"] == datasets.Value("int64")
     assert dataset.features["json"]["time_s"] == datasets.Value("float64")
     assert write_card(folder).name == "README.md"
+
+
+def test_card_reads_as_the_hub_reads_it_and_checks_against_the_folder(folder):
+    """huggingface_hub's DatasetCard/DatasetCardData read the card; a count or licence that disagrees fails."""
+    from huggingface_hub import DatasetCard
+
+    from builder.card import CardError, check_card
+
+    metadata = check_card(folder)
+    assert [c["config_name"] for c in metadata["configs"]] == ["frames", "pairs"]
+    card = DatasetCard.load(folder / "README.md")
+    assert card.data.license == "mit" and card.data.size_categories == ["n<1K"]
+    readme = folder / "README.md"
+    good = readme.read_text()
+    readme.write_text(good.replace("num_examples: 9", "num_examples: 10"))
+    with pytest.raises(CardError, match="config frames: dataset_info says 10 example.s., its shards' stats 9"):
+        check_card(folder)
+    readme.write_text(good.replace("license: mit\n", ""))
+    with pytest.raises(CardError, match="no `license`"):
+        check_card(folder)
+    readme.write_text(good.replace("path: pairs/*.tar", "path: pairs/*.parquet"))
+    with pytest.raises(CardError, match=r"config pairs: no file matches its data_files \['pairs/\*.parquet'\]"):
+        check_card(folder)
+
+
+@pytest.mark.parametrize("examples, category", [(0, "n<1K"), (999, "n<1K"), (1000, "1K<n<10K"),
+                                                (54_321, "10K<n<100K"), (1_000_000_000, "1B<n<10B")])
+def test_size_category(examples, category):
+    from builder.card import size_category
+
+    assert size_category(examples) == category
+
+
+def test_losses_beside_the_paper_and_reasons_by_stage(folder):
+    pipeline = [
+        {"stage": "keyframes", "position": 0, "tasks": 3, "done": 2, "failed": 1, "written": 96, "quarantined": 4,
+         "quarantined_by_reason": {"no_acceptable_frame": 4}, "counts": {"keyframe_choices": 100,
+                                                                         "keyframe_choices_without_acceptable_frame": 4}},
+        {"stage": "privacy", "position": 1, "tasks": 2, "done": 2, "failed": 0, "written": 95, "quarantined": 1,
+         "quarantined_by_reason": {"audit_failed": 1},
+         "counts": {"frames": 95, "frames_repixelated": 3, "frames_passed_after_round_1": 2,
+                    "frames_failed_every_round": 1, "frames_quarantined": 1}},
+        {"stage": "repair", "position": 3, "tasks": 2, "done": 2, "failed": 0, "written": 93, "quarantined": 2,
+         "quarantined_by_reason": {"lost": 2}, "counts": {"outcome_direct": 90, "outcome_repaired_local": 4,
+                                                          "outcome_repaired_llm": 1, "outcome_lost": 2}},
+    ]
+    (folder / "pipeline.json").write_text(json.dumps(pipeline))
+    text = render_card(folder)
+    assert ("| keyframes dropped: no sharp, unoccluded frame in their part of the shot | 4 of 100 (4.0%) | "
+            "5,441 of 139,534 (3.9%) |") in text
+    assert "| model answers not readable as the JSON asked for (repaired or lost) | 7 of 97 (7.2%) | about 4% |" in text
+    assert "| key information lost after repair (Table 6) | 2 of 97 (2.1%) |" in text
+    for row in ("| keyframes | task failed (error) | 1 |", "| keyframes | no acceptable frame | 4 |",
+                "| privacy | audit failed | 1 |", "| repair | lost | 2 |"):
+        assert row in text
+    assert ("95 frame(s) passed, 3 of them after being pixelated harder (2 in round 1); 1 failed every round and "
+            "1 were quarantined") in text
+
+
+def test_models_and_example_rows(folder):
+    text = (folder / "README.md").read_text()
+    provenance = json.loads((folder / "provenance.json").read_text())
+    assert provenance and sum(e["records"] for e in provenance if e["stage"] == "restore") == 2
+    for entry in provenance:
+        assert f"| {entry['stage']} | `{entry['model']}` |" in text
+    assert "Example row: `__key__`: `" in text and "Not built yet." in text  # frames and pairs; not the others
+    examples = [block.split("\n```", 1)[0] for block in text.split("```json\n")[1:]]
+    assert len(examples) == 2
+    records = [json.loads(block) for block in examples]
+    assert {r["kind"] for r in records} == {"frame", "pair"}
+    assert "skyscript-100m/frames/frames-{000000..000002}.tar" in text  # 9 frames, 4 per shard

@@ -92,7 +92,7 @@ def test_value_null_in_first_samples_and_set_later_survives(published):
 
 def test_folder_layout_drops_working_members(published):
     folder, _ = published
-    assert sorted(p.name for p in folder.iterdir()) == sorted(["README.md", "pipeline.json",
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["README.md", "pipeline.json", "provenance.json",
                                                                 *CONFIG_OF_KIND.values()])
     frame_shards = shard_paths(folder / "frames")
     assert [p.name for p in frame_shards] == ["frames-000000.tar", "frames-000001.tar"]
