@@ -62,19 +62,26 @@ def output_settings(config: Any) -> dict[str, Any]:
     return {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if not f.metadata.get("operational")}
 
 
-def load_config(cls: type[T], section: str, path: str | Path | None = None, overrides: list[str] = ()) -> T:
-    """Defaults of ``cls``, then the file's ``section`` mapping, then ``key=value`` overrides."""
+def read_config_file(path: str | Path | None) -> dict[str, Any]:
+    """The mapping of stage sections in a YAML file (``{}`` for no file); a ConfigError when it is not one."""
+    if path is None:
+        return {}
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"--config {path}: cannot read it ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of stage sections, each a mapping of settings")
+    return data
+
+
+def build_config(cls: type[T], section: str, values: Any = None, overrides: list[str] = ()) -> T:
+    """Defaults of ``cls``, then ``values`` (a section of a config file), then ``key=value`` overrides."""
+    if not isinstance(values or {}, dict):
+        raise ConfigError(f"section {section!r}: expected a mapping of settings, got {values!r}")
     hints = typing.get_type_hints(cls)
     fields = {f.name for f in dataclasses.fields(cls)}
-    values: dict[str, Any] = {}
-    if path is not None:
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise ConfigError(f"--config {path}: cannot read it ({exc})") from exc
-        if not isinstance(data, dict) or not isinstance(data.get(section) or {}, dict):
-            raise ConfigError(f"{path}: expected a mapping of stage sections, each a mapping of settings")
-        values.update(data.get(section) or {})
+    values = dict(values or {})
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep:
@@ -84,6 +91,11 @@ def load_config(cls: type[T], section: str, path: str | Path | None = None, over
     if unknown:
         raise ConfigError(f"unknown {section} setting(s) {unknown}; known: {sorted(fields)}")
     return cls(**{k: _convert(v, hints[k], k) for k, v in values.items()})
+
+
+def load_config(cls: type[T], section: str, path: str | Path | None = None, overrides: list[str] = ()) -> T:
+    """Defaults of ``cls``, then the file's ``section`` mapping, then ``key=value`` overrides."""
+    return build_config(cls, section, read_config_file(path).get(section), overrides)
 
 
 def settings_sha(config: Any) -> str:

@@ -29,6 +29,7 @@ pixelated subtitle regions as the privacy stage made them.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ from builder.errors import SkyscriptError
 from builder.sample import Sample
 from builder.shards import Quarantine, ShardWriter
 from builder.video_files import SHOTS_FILE, source_video
+
+LOG = logging.getLogger(__name__)
 
 
 class SourceUnavailable(SkyscriptError):
@@ -184,7 +187,7 @@ class DialogueStage(VideoStage[DialogueConfig]):
             message = f"{task.name}: dialogue and music not measured ({exc})"
             if self.strict:
                 raise SourceUnavailable(message + "; fix source_root, or run without --strict to leave them empty")
-            print(f"dialogue: {message}", file=sys.stderr)
+            LOG.warning(message)
             for sample in samples:
                 writer.write(sample)
             return

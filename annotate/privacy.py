@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import sys
 from collections import deque
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ from builder.errors import SkyscriptError
 from builder.sample import Sample
 from builder.shards import Quarantine, ShardWriter
 from builder.video_files import SHOTS_FILE, source_video
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -166,7 +169,7 @@ class PrivacyStage(FrameStage, VideoStage[PrivacyConfig]):
         if self.strict:
             raise TemporalSkipped(message + "; fix source_root, or run without --strict to record the frames "
                                   "as skipped")
-        print(f"privacy: {message}", file=sys.stderr)
+        LOG.warning(message)
 
     # ---- one frame -----------------------------------------------------------------------------------------
 

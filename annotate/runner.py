@@ -31,9 +31,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import re
 import shutil
 import sys
+import threading
 import time
 import traceback
 from abc import ABC, abstractmethod
@@ -43,6 +46,7 @@ from pathlib import Path
 from typing import Any, Generic, Iterable, Iterator, TypeVar
 
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from annotate.config import load_config, output_settings, settings_sha
 from builder.contract import provenance_entry
@@ -91,6 +95,7 @@ class RunSummary:
     failed: int = 0
     written: int = 0
     quarantined: int = 0
+    reasons: Counter = field(default_factory=Counter)  # quarantined items by reason
     counts: Counter = field(default_factory=Counter)
 
 
@@ -278,6 +283,28 @@ def fingerprint(stage: Stage, task: Task) -> dict[str, Any]:
             "version": stage.version(), "inputs": list(task.inputs)}
 
 
+def check_settings(stage: Stage, out: Path) -> None:
+    """A :class:`ResumeError` when ``out`` holds tasks finished with other settings or code than ``stage``'s
+    (inputs aside): lets a whole pipeline refuse a changed rerun before any stage works."""
+    why: Counter = Counter()
+    for path in sorted((out / TASKS).glob("*.json")) if (out / TASKS).is_dir() else ():
+        marker = json.loads(path.read_text(encoding="utf-8"))
+        old = marker.get("fingerprint") or {}
+        if marker.get("status") == "done":
+            why.update(_changes(old, {**fingerprint(stage, Task(marker["task"], None, "")), "inputs": old.get("inputs")}))
+    if why:
+        raise resume_error(stage, out, why)
+
+
+def resume_error(stage: Stage, out: Path, why: Counter, stale: list[str] = ()) -> ResumeError:
+    """The error naming what changed (the three most common changes, and tasks gone from the input)."""
+    parts = [f"{n} task(s): {w}" for w, n in why.most_common(3)]
+    if stale:
+        parts.append(f"{len(stale)} task(s) no longer in the input ({', '.join(stale[:3])})")
+    return ResumeError(f"{out} holds finished {stage.name} work made differently: " + "; ".join(parts)
+                       + ". Rerun with --overwrite to redo those tasks, or write to another OUT")
+
+
 def _changes(old: dict, new: dict) -> list[str]:
     """What differs between a marker's fingerprint and the current one, in words."""
     changes = []
@@ -319,11 +346,7 @@ def check_resume(stage: Stage, tasks: list[Task], out: Path, overwrite: bool) ->
     stale = sorted(p.name.removesuffix(".json") for p in (out / TASKS).glob("*.json")
                    if p.name.removesuffix(".json") not in names)
     if (changed or stale) and not overwrite:
-        parts = [f"{n} task(s): {w}" for w, n in why.most_common(3)]
-        if stale:
-            parts.append(f"{len(stale)} task(s) no longer in the input ({', '.join(stale[:3])})")
-        raise ResumeError(f"{out} holds finished {stage.name} work made differently: " + "; ".join(parts)
-                          + ". Rerun with --overwrite to redo those tasks, or write to another OUT")
+        raise resume_error(stage, out, why, stale)
     return changed, stale
 
 
@@ -346,10 +369,12 @@ def _run_one(stage: Stage, task: Task, out: Path, process: int) -> dict[str, Any
         status, error = "failed", f"{type(exc).__name__}: {exc}"
         quarantine.add(task.name, "error", error + " | " + traceback.format_exc(limit=-1).strip().splitlines()[-1],
                        source=task.source)
-    quarantined = sum(1 for _ in open(part, encoding="utf-8")) if part.exists() else 0
+    reasons = Counter(json.loads(line)["reason"] for line in open(part, encoding="utf-8")) if part.exists() \
+        else Counter()
     marker = {
         "task": task.name, "source": task.source, "status": status, "error": error, "process": process,
-        "written": writer.totals.written, "quarantined": quarantined,
+        "written": writer.totals.written, "quarantined": sum(reasons.values()),
+        "quarantined_by_reason": dict(sorted(reasons.items())),
         "shards": [p.name for p in writer.shards], "counts": dict(writer.totals.extra),
         "seconds": round(time.perf_counter() - started, 3), "fingerprint": fingerprint(stage, task),
     }
@@ -364,6 +389,66 @@ def _remove_task(stage: Stage, out: Path, task: str) -> None:
         (out / TASKS / f"{task}{suffix}").unlink(missing_ok=True)
 
 
+LOG = logging.getLogger(__name__)
+_FOLLOWING: list[int] = []  # the launcher's pid, once a process follows it
+
+
+def follow_launcher(interval_s: float = 1.0) -> None:
+    """Under ``accelerate launch``/``torchrun``, exit this worker within ``interval_s`` once its launcher is gone.
+
+    Their workers run in sessions of their own, so killing the launcher's process group (a job killed from a
+    terminal or by a scheduler) would leave them working beside the rerun, writing the same tasks."""
+    if _FOLLOWING or "TORCHELASTIC_RUN_ID" not in os.environ:
+        return
+    _FOLLOWING.append(os.getppid())
+
+    def watch() -> None:
+        while os.getppid() == _FOLLOWING[0]:
+            time.sleep(interval_s)
+        LOG.error("the launcher (pid %d) is gone: stopping this worker", _FOLLOWING[0])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="follow-launcher", daemon=True).start()
+
+
+class StageProgress:
+    """The stage's one progress bar, on the main process: tasks finished by every process (the markers written
+    since the bar started, polled every ``interval_s``, beside the ``skipped`` ones already done), rate and ETA;
+    it closes after every process finished (at the end, every marker of the stage's tasks counts)."""
+
+    def __init__(self, stage: str, tasks: list[Task], markers: Path, skipped: int, enabled: bool,
+                 interval_s: float = 2.0) -> None:
+        self.names, self.markers, self.skipped, self.interval_s = {t.name for t in tasks}, markers, skipped, interval_s
+        self.started = time.time()
+        self.bar = tqdm(total=len(tasks), initial=skipped, desc=stage, unit="task", disable=not enabled,
+                        dynamic_ncols=True)
+        self.stop = threading.Event()
+        self.poller = threading.Thread(target=self._poll, daemon=True) if not self.bar.disable else None
+
+    def finished(self, everything: bool = False) -> int:
+        """Tasks done or failed: the skipped ones plus the markers of this run's tasks written since the bar
+        started (``everything``: every marker of this run's tasks, once all processes are done)."""
+        return (0 if everything else self.skipped) + sum(
+            1 for entry in os.scandir(self.markers) if entry.name.endswith(".json") and entry.name[:-5] in self.names
+            and (everything or entry.stat().st_mtime >= self.started))
+
+    def _poll(self) -> None:
+        while not self.stop.wait(self.interval_s):
+            self.bar.update(self.finished() - self.bar.n)
+
+    def __enter__(self) -> "StageProgress":
+        if self.poller:
+            self.poller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.poller:
+            self.stop.set()
+            self.poller.join()
+            self.bar.update(self.finished(everything=True) - self.bar.n)
+        self.bar.close()
+
+
 def run_stage(stage: Stage, in_path: str | Path, out: str | Path, progress: bool = True,
               overwrite: bool = False) -> RunSummary:
     """Run ``stage`` over ``in_path`` into ``out`` with this process's share of the tasks; ``overwrite`` redoes
@@ -371,6 +456,7 @@ def run_stage(stage: Stage, in_path: str | Path, out: str | Path, progress: bool
     import torch
     from accelerate import PartialState
 
+    follow_launcher()
     state = PartialState(cpu=not torch.cuda.is_available())
     out = Path(out)
     (out / TASKS).mkdir(parents=True, exist_ok=True)
@@ -385,14 +471,13 @@ def run_stage(stage: Stage, in_path: str | Path, out: str | Path, progress: bool
         for name in stale:
             _remove_task(stage, out, name)
     redo = set(changed)
-    with state.split_between_processes(tasks) as mine:
-        for task in tqdm(mine, desc=f"{stage.name} [{state.process_index}]", unit="task",
-                         disable=not progress or not mine):
-            marker = read_marker(out, task.name)
-            if marker and marker["status"] == "done" and task.name not in redo:
-                continue
-            _run_one(stage, task, out, state.process_index)
-    state.wait_for_everyone()
+    finished = {t.name for t in tasks if t.name not in redo and (read_marker(out, t.name) or {}).get("status") == "done"}
+    with StageProgress(stage.name, tasks, out / TASKS, len(finished), progress and state.is_main_process):
+        with state.split_between_processes(tasks) as mine:
+            for task in mine:
+                if task.name not in finished:
+                    _run_one(stage, task, out, state.process_index)
+        state.wait_for_everyone()
     summary = RunSummary(tasks=len(tasks))
     for task in tasks:
         marker = read_marker(out, task.name)
@@ -402,6 +487,7 @@ def run_stage(stage: Stage, in_path: str | Path, out: str | Path, progress: bool
         summary.failed += marker["status"] == "failed"
         summary.written += marker["written"]
         summary.quarantined += marker["quarantined"]
+        summary.reasons.update(marker.get("quarantined_by_reason", {}))
         summary.counts.update(marker["counts"])
     if state.is_main_process:
         before = carry_metadata(Path(in_path), out, stage.writes)
@@ -409,10 +495,15 @@ def run_stage(stage: Stage, in_path: str | Path, out: str | Path, progress: bool
         write_json_atomic(out / f"{stage.name}.stats.json", {
             "stage": stage.name, "position": len(before), "tasks": summary.tasks, "done": summary.done,
             "failed": summary.failed, "written": summary.written, "quarantined": summary.quarantined,
-            "counts": dict(summary.counts), "settings_sha": stage.settings, "version": stage.version(),
+            "quarantined_by_reason": dict(sorted(summary.reasons.items())), "counts": dict(summary.counts), "settings_sha": stage.settings, "version": stage.version(),
         })
     state.wait_for_everyone()
     return summary
+
+
+def setup_logging() -> None:
+    """Warnings and errors of the stages on stderr, one line each (``WARNING annotate.privacy: ...``)."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
 def stage_main(stage_class: type[Stage], argv: list[str] | None = None) -> int:
@@ -440,10 +531,12 @@ def stage_main(stage_class: type[Stage], argv: list[str] | None = None) -> int:
     overrides = args.overrides + [f"{s}={getattr(args, f'option_{s}')}" for s in options.values()
                                   if getattr(args, f"option_{s}") is not None]
     overrides += [f"{s}=true" for s in flags.values() if getattr(args, f"flag_{s}")]
+    setup_logging()
     try:
         config = load_config(stage_class.config_class, stage_class.name, args.config, overrides)
-        summary = run_stage(stage_class(config, strict=args.strict), args.input, args.output,
-                            progress=not args.no_progress, overwrite=args.overwrite)
+        with logging_redirect_tqdm():
+            summary = run_stage(stage_class(config, strict=args.strict), args.input, args.output,
+                                progress=not args.no_progress, overwrite=args.overwrite)
     except SkyscriptError as exc:
         print(f"skyscript {stage_class.name}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return exc.exit_code

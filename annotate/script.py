@@ -25,6 +25,7 @@ Each record's ``method`` gives the settings and says which numbers are measured 
 from __future__ import annotations
 
 import io
+import logging
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ from builder.sample import Sample
 from builder.script_text import render_script
 from builder.shards import Quarantine, ShardWriter
 from builder.video_files import SHOTS_FILE, source_video
+
+LOG = logging.getLogger(__name__)
 
 COLOUR_SIZE = (160, 90)  # keyframes are reduced to about this size before their colour is measured
 
@@ -178,7 +181,7 @@ class ScriptStage(VideoStage[ScriptConfig]):
             message = f"{video_id}: camera movement not measured ({reason}" + (f": {detail})" if detail else ")")
             if self.strict:
                 raise SourceUnavailable(message + "; fix source_root, or run without --strict to leave it null")
-            print(f"script: {message}", file=sys.stderr)
+            LOG.warning(message)
         return motions, sampled
 
     def colour(self, frames: list[Sample], sampled: ShotFrames | None, writer: ShardWriter) -> np.ndarray | None:

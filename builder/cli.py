@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import sys
 from pathlib import Path
 
+from builder.contract import STAGES
 from builder.errors import SkyscriptError
 
-#: stage commands, run by ``annotate.<name>.main(argv)`` (needs the ``annotate`` extra)
-STAGES = ("keyframes", "privacy", "extract", "repair", "calibrate", "dialogue", "script", "highlight", "restore")
+#: commands that need the ``annotate`` extra, as ``(module, function)`` called with the arguments after the command:
+#: every stage (``annotate.<stage>.main``), the whole pipeline and ``config show``
+ANNOTATE_COMMANDS = {**{stage: (f"annotate.{stage}", "main") for stage in STAGES},
+                     "run": ("annotate.run", "main"), "config": ("annotate.run", "config_main")}
 
 
 def _publish(args: argparse.Namespace) -> int:
@@ -52,22 +54,10 @@ def _import_official(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    import datasets
+    from builder.show import loaded_configs
 
-    from builder.contract import CONFIG_OF_KIND
-
-    folder = Path(args.dataset_dir)
-    configs = [c for c in CONFIG_OF_KIND.values() if any((folder / c).glob("*.tar"))]
-    if not configs:
-        raise SkyscriptError(f"{folder}: no config has shards (a dataset folder made by `skyscript publish`)")
-    for config in configs:
-        dataset = datasets.load_dataset(str(folder), config, split="train", streaming=args.streaming)
-        print(f'load_dataset("{folder}", "{config}", split="train"{", streaming=True" if args.streaming else ""})')
-        print(dataset)
-        row = next(iter(dataset))
-        record = json.dumps(row["json"], ensure_ascii=False, default=str)
-        print("first row:", {k: v for k, v in row.items() if k != "json"})
-        print("  json:", record if len(record) <= 900 else record[:900] + " ...")
+    for line in loaded_configs(args.dataset_dir, streaming=args.streaming):
+        print(line)
     return 0
 
 
@@ -83,6 +73,21 @@ def _contact_sheet(args: argparse.Namespace) -> int:
 
     print(render(args.shots_file, args.output))
     return 0
+
+
+def _push(args: argparse.Namespace) -> int:
+    from builder.hub import push
+
+    print(push(args.dataset_dir, args.repo_id, private=args.private, revision=args.revision).summary())
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from builder.hub import verify
+
+    report = verify(args.source, shards_per_config=args.shards, revision=args.revision)
+    print(report.summary())
+    return 0 if report.ok else 1
 
 
 def parser() -> argparse.ArgumentParser:
@@ -123,21 +128,48 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("output", metavar="OUT.fountain")
     s.add_argument("--video", help="the video to export (needed when IN holds several)")
     s.set_defaults(run=_export)
+    s = sub.add_parser(
+        "push", help="upload a dataset folder to a Hugging Face dataset repo (resumable, within the Hub's limits)",
+        description="Upload a dataset folder (validated first, README.md with configs and dataset_info) to a dataset "
+                    "repo, created when missing. Hub limits: at most 100 files per commit and about 128 commits per "
+                    "hour; push commits 100 files at a time (shards first, README.md in the last commit) and at most "
+                    "120 commits in any rolling hour, waiting when needed. A rerun skips the files already there with "
+                    "the same content. Token: HF_TOKEN or the saved login.")
+    s.add_argument("dataset_dir", help="a dataset folder made by `skyscript publish`")
+    s.add_argument("repo_id", help="the dataset repo, e.g. user/skyscript-100m")
+    s.add_argument("--private", action="store_true",
+                   help="create the repo private (an existing public repo is refused)")
+    s.add_argument("--revision", help="the branch to push to (created when missing; default main)")
+    s.set_defaults(run=_push)
+    s = sub.add_parser("verify", help="check a dataset folder or Hub dataset repo: card, counts, sampled shards",
+                       description="Read the card's configs and dataset_info, check every config's counts against its "
+                                   "shards' stats, and stream its first shard and random others, checking every "
+                                   "sample as published (schema, members, the privacy hash). A path that exists is a "
+                                   "folder, anything else a repo id. Exit 0 when all is well, 1 otherwise.")
+    s.add_argument("source", metavar="REPO_ID_OR_DIR")
+    s.add_argument("--shards", type=int, default=2,
+                   help="shards read per config: the first and random others (default 2)")
+    s.add_argument("--revision", help="the repo's branch, tag or commit (default main)")
+    s.set_defaults(run=_verify)
     for stage in STAGES:
         sub.add_parser(stage, help=f"annotation stage (annotate.{stage}); needs the annotate extra", add_help=False)
+    sub.add_parser("run", help="every stage in order, then publish: skyscript run VIDEOS OUT --config FILE",
+                   add_help=False)
+    sub.add_parser("config", help="skyscript config show --config FILE: the effective settings", add_help=False)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in STAGES:
+    if argv and argv[0] in ANNOTATE_COMMANDS:
+        module_name, function = ANNOTATE_COMMANDS[argv[0]]
         try:
-            module = importlib.import_module(f"annotate.{argv[0]}")
+            module = importlib.import_module(module_name)
         except ImportError as exc:
             print(f"skyscript {argv[0]}: the annotation stack is missing ({exc}); "
                   "install it with `pip install 'skyscript-100m[annotate]'`", file=sys.stderr)
             return 1
-        return module.main(argv[1:])
+        return getattr(module, function)(argv[1:])
     args = parser().parse_args(argv)
     try:
         return args.run(args)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+import json
 import math
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from builder.shards import iter_shard, shard_paths
+from builder.shards import iter_shard, shard_paths, stats_path
 from builder.video_files import SHOTS_FILE
 
 TILE_WIDTH = 320
@@ -20,6 +21,9 @@ def keyframes_of(stage_dir: Path, video_id: str) -> list[tuple[dict, bytes]]:
     """``(record, image bytes)`` of every keyframe of a video in a stage folder, in time order."""
     found = []
     for shard in shard_paths(stage_dir):
+        stats = stats_path(shard)
+        if stats.exists() and video_id not in json.loads(stats.read_text(encoding="utf-8")).get("videos", [video_id]):
+            continue  # the shard's stats list the videos it holds
         for sample in iter_shard(shard):
             record = sample.record if isinstance(sample.record, dict) else {}
             if record.get("kind") == "frame" and record.get("video_id") == video_id:

@@ -173,11 +173,13 @@ def test_temporal_fail_safe_covers_a_face_missed_on_the_keyframe(shared_data, tm
     assert np.abs(before[face[1]:face[3], face[0]:face[2]].astype(int) - after[face[1]:face[3], face[0]:face[2]]).mean() > 1
 
 
-def test_missing_source_fails_closed_counted_and_strict_refuses(shared_data, tmp_path, capsys):
+def test_missing_source_fails_closed_counted_and_strict_refuses(shared_data, tmp_path, caplog):
     keyframes = blurred_keyframe_video(shared_data, tmp_path / "v")
     (tmp_path / "v" / "clip.mp4").unlink()
     summary = run_stage(PrivacyStage(PrivacyConfig()), keyframes, tmp_path / "out", progress=False)
     assert summary.written == 1 and summary.failed == 0
+    [warning] = [r for r in caplog.records if r.name == "annotate.privacy"]  # a warning through logging, once
+    assert warning.levelname == "WARNING" and "temporal fail-safe skipped (source_missing" in warning.getMessage()
     [sample] = [s for p in shard_paths(tmp_path / "out") for s in iter_shard(p)]
     assert sample.record["privacy"]["temporal"] == {"status": "skipped", "reason": "source_missing"}
     counts = json.loads((tmp_path / "out" / "privacy.stats.json").read_text())["counts"]

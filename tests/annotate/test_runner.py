@@ -226,3 +226,33 @@ def test_per_video_files_are_carried_and_a_stage_keeps_its_own(tmp_path):
     run_stage(CharacterVideos(TagConfig()), tmp_path / "in2", tmp_path / "mid", progress=False, overwrite=True)
     assert CHARACTERS_FILE.find(tmp_path / "mid", "vid0") is None
     assert CHARACTERS_FILE.find(tmp_path / "mid", "vid1") is not None
+
+
+def test_progress_counts_every_process_markers(tmp_path):
+    """The main process's bar counts the tasks finished by any process (their markers), beside the skipped ones;
+    a marker left by an earlier run counts only once everything is done."""
+    import io
+    import os
+    import time
+
+    from annotate.runner import StageProgress, Task
+
+    markers = tmp_path / "_tasks"
+    markers.mkdir()
+    (markers / "old.json").write_text("{}")
+    os.utime(markers / "old.json", (time.time() - 60, time.time() - 60))
+    tasks = [Task(name, None, name) for name in ("old", "a", "b", "c")]
+    progress = StageProgress("stage", tasks, markers, skipped=1, enabled=True, interval_s=0.05)
+    progress.bar.fp = io.StringIO()
+    with progress:
+        assert progress.finished() == 1
+        (markers / "a.json").write_text("{}")  # another process finished a task
+        (markers / "a.quarantine.jsonl").write_text("")  # not a marker
+        (markers / "zzz.json").write_text("{}")  # not a task of this stage
+        deadline = time.monotonic() + 5
+        while progress.bar.n < 2:
+            assert time.monotonic() < deadline, "the bar never counted the other process's task"
+            time.sleep(0.02)
+        (markers / "b.json").write_text("{}")
+        (markers / "c.json").write_text("{}")
+    assert progress.bar.n == 4 and progress.bar.total == 4
