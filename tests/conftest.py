@@ -31,3 +31,17 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
+
+
+@pytest.fixture()
+def hub(monkeypatch):
+    """The in-process fake Hub (``tests/fake_hub.py``), online (the env and the constant huggingface_hub reads) and
+    with a token only while a test talks to it; the previous client factory is restored afterwards."""
+    from fake_hub import TOKEN, FakeHub
+    from huggingface_hub import constants
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    with FakeHub().installed() as fake:
+        yield fake

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import io
 import random
+import tarfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -438,3 +440,27 @@ def official_frame_samples(path) -> list:
         samples.append(Sample(f"official_{i:04d}", record, {"jpg": jpeg_bytes(96, 54, seed=i)}))
     return samples
 
+
+
+def replace_member(shard: Path, name: str, data: bytes) -> None:
+    """Rewrite a shard with one member's bytes changed, every other member as it was."""
+    with tarfile.open(shard) as tar:
+        members = [(info, tar.extractfile(info).read()) for info in tar]
+    with tarfile.open(shard, "w") as tar:
+        for info, content in members:
+            if info.name == name:
+                content, info.size = data, len(data)
+            tar.addfile(info, io.BytesIO(content))
+
+
+def tamper_first_frame(shard: Path) -> str:
+    """Paint a square onto the shard's first frame (a valid JPEG of the same size, not the one the privacy stage
+    hashed); returns its key."""
+    with tarfile.open(shard) as tar:
+        name = next(n for n in tar.getnames() if n.endswith(".jpg"))
+        image = Image.open(io.BytesIO(tar.extractfile(name).read())).convert("RGB")
+    image.paste((255, 0, 255), (0, 0, max(1, image.width // 4), max(1, image.height // 4)))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=90)
+    replace_member(shard, name, out.getvalue())
+    return name.removesuffix(".jpg")

@@ -35,6 +35,8 @@ from huggingface_hub.utils.sha import git_hash
 ENDPOINT = constants.ENDPOINT
 GITATTRIBUTES = "*.tar filter=lfs diff=lfs merge=lfs -text\n*.parquet filter=lfs diff=lfs merge=lfs -text\n"
 LFS_MIN_SIZE = 10 * 1024 * 1024  # the Hub stores bigger files in LFS whatever .gitattributes says
+REPO = "skyscript/skyscript-100m"  # the repo the tests push to
+TOKEN = "hf_fakeTokenThatMustNeverBePrinted0123"
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,11 +15,15 @@ from pathlib import Path
 
 import pytest
 from test_launch import free_port
+from factories import tamper_first_frame
+from fake_hub import REPO
 from videos import read_audio, read_frames, write_video_with_audio
 
 from annotate.config import ConfigError
 from annotate.run import counts_table, load_run_config, main, parse_stages
+from builder.card import check_card
 from builder.contract import STAGES
+from builder.hub import HubError, local_files, push, verify
 from builder.shards import iter_shard
 
 DEMO = Path(os.environ.get("RUN_TEST_CONFIG", Path(__file__).resolve().parents[2] / "configs" / "demo.yaml"))
@@ -77,9 +82,15 @@ def markers(out: Path) -> dict[str, dict]:
     return {str(p.relative_to(out)): json.loads(p.read_text()) for p in sorted((out / "work").glob("*/_tasks/*.json"))}
 
 
+@pytest.fixture(scope="module")
+def one_process(clips, tmp_path_factory, repo) -> tuple[Path, str]:
+    """``skyscript run`` on the clips with configs/demo.yaml, uninterrupted, in one process: OUT and its stdout."""
+    out = tmp_path_factory.mktemp("one")
+    return out, finish(launch(repo, clips, out, 1))
+
+
 @pytest.mark.slow
-def test_killed_two_process_run_resumes_to_the_same_dataset(clips, tmp_path, repo):
-    one = finish(launch(repo, clips, tmp_path / "one", 1))
+def test_killed_two_process_run_resumes_to_the_same_dataset(clips, one_process, tmp_path, repo):
     finish(launch(repo, clips, tmp_path / "two", 2))
 
     killed = launch(repo, clips, tmp_path / "killed", 2)
@@ -107,22 +118,44 @@ def test_killed_two_process_run_resumes_to_the_same_dataset(clips, tmp_path, rep
     assert done_before and all(after[name] == m for name, m in done_before.items()), "finished tasks were redone"
     assert {m["process"] for m in after.values()} == {0, 1}
 
-    reference = dataset_files(tmp_path / "one" / "skyscript-100m")
+    reference = dataset_files(one_process[0] / "skyscript-100m")
     assert dataset_files(tmp_path / "two" / "skyscript-100m") == reference
     assert dataset_files(tmp_path / "killed" / "skyscript-100m") == reference
     for config in ("frames", "shooting_scripts", "highlight_curves", "pairs"):
         keys = [s.key for shard in sorted((tmp_path / "killed" / "skyscript-100m" / config).glob("*.tar"))
                 for s in iter_shard(shard)]
         assert keys and len(keys) == len(set(keys)), config
-    frames = [k for k in reference if k.startswith("frames/") and k.endswith(".tar")]
-    assert frames
-    # the one-process run ends with the table, the configs as load_dataset gives them, the card and the pictures
-    assert "stage      tasks  failed  written  quarantined" in one
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")  # huggingface_hub's LFS upload
+def test_the_run_ends_with_what_it_made_and_its_folder_goes_to_the_hub(one_process, hub, tmp_path):
+    """The table, the configs as load_dataset gives them, the card and the pictures; the card validates with real
+    counts; push and verify against the fake Hub; verify fails on a tampered shard."""
+    out, printed = one_process
+    assert "stage      tasks  failed  written  quarantined" in printed
     for config in ("frames", "shooting_scripts", "highlight_curves", "pairs"):
-        assert f'"{config}", split="train")' in one
-    assert f"card: {tmp_path / 'one' / 'skyscript-100m' / 'README.md'}" in one
+        assert f'load_dataset("{out / "skyscript-100m"}", "{config}", split="train")' in printed
+    assert f"card: {out / 'skyscript-100m' / 'README.md'}" in printed
     for picture in ("pictures/c0.contact.png", "work/highlight/plots/c0.png"):
-        assert f"picture: {tmp_path / 'one' / picture}" in one and (tmp_path / "one" / picture).stat().st_size
+        assert f"picture: {out / picture}" in printed and (out / picture).stat().st_size
+    folder = Path(shutil.copytree(out / "skyscript-100m", tmp_path / "skyscript-100m"))
+    metadata = check_card(folder)
+    frames = sum(1 for shard in (folder / "frames").glob("*.tar") for _ in iter_shard(shard))
+    [info] = [i for i in metadata["dataset_info"] if i["config_name"] == "frames"]
+    assert frames and info["splits"][0]["num_examples"] == frames
+    assert f"| `frames` | {frames} | 1 |" in (folder / "README.md").read_text()
+
+    report = push(folder, REPO, progress=False)
+    assert report.uploaded == len(local_files(folder)) and report.commits >= 1
+    assert verify(REPO).ok and verify(folder).ok
+    shard = folder / "frames" / "frames-000000.tar"
+    key = tamper_first_frame(shard)
+    with pytest.raises(HubError, match=f"not a valid dataset folder .*{key}: privacy"):
+        push(folder, REPO, progress=False)
+    hub.write(REPO, "frames/frames-000000.tar", shard.read_bytes())  # as if someone changed the repo
+    for tampered in (verify(REPO), verify(folder)):
+        assert not tampered.ok and any(key in error and "privacy" in error for error in tampered.errors)
 
 
 def test_changed_settings_stop_the_rerun_before_any_work(tmp_path, capsys):

@@ -5,19 +5,16 @@ repo, catching a tampered frame and a wrong count."""
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import math
 import shutil
 import socket
-import tarfile
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-from factories import jpeg_bytes
-from fake_hub import FakeHub
+from factories import tamper_first_frame
+from fake_hub import REPO, TOKEN, FakeHub
 from huggingface_hub import HfApi, constants
 from huggingface_hub.utils import _http
 from test_publish import stage_samples, write_stage
@@ -28,9 +25,6 @@ from builder.publish import publish
 
 # huggingface_hub's own LFS upload passes a file as ``data=`` (httpx2 prefers ``content=``)
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
-
-REPO = "skyscript/skyscript-100m"
-TOKEN = "hf_fakeTokenThatMustNeverBePrinted0123"
 
 
 @pytest.fixture(scope="module")
@@ -48,17 +42,6 @@ def folder(dataset, tmp_path) -> Path:
     return Path(shutil.copytree(dataset, tmp_path / "skyscript-100m"))
 
 
-@pytest.fixture()
-def hub(monkeypatch) -> Iterator[FakeHub]:
-    """The fake Hub, online (env and the constant huggingface_hub reads) and with a token only while a test talks to
-    it; the previous client factory is restored afterwards."""
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setenv("HF_TOKEN", TOKEN)
-    with FakeHub().installed() as fake:
-        yield fake
-
-
 def pushed(hub: FakeHub) -> list[list[str]]:
     """The paths of every commit push made, in order."""
     return [list(c.paths) for c in hub.commits if c.message.startswith("skyscript push")]
@@ -68,25 +51,6 @@ def assert_same_files(hub: FakeHub, folder: Path, revision: str = "main") -> Non
     remote = hub.files(REPO, revision)
     assert remote.pop(".gitattributes")
     assert remote == {path: (folder / path).read_bytes() for path in local_files(folder)}
-
-
-def replace_member(shard: Path, name: str, data: bytes) -> None:
-    """Rewrite a shard with one member's bytes changed, every other member as it was."""
-    with tarfile.open(shard) as tar:
-        members = [(info, tar.extractfile(info).read()) for info in tar]
-    with tarfile.open(shard, "w") as tar:
-        for info, content in members:
-            if info.name == name:
-                content, info.size = data, len(data)
-            tar.addfile(info, io.BytesIO(content))
-
-
-def tamper_first_frame(shard: Path) -> str:
-    """Give the shard's first frame another (valid, same-size) JPEG; returns its key."""
-    with tarfile.open(shard) as tar:
-        name = next(n for n in tar.getnames() if n.endswith(".jpg"))
-    replace_member(shard, name, jpeg_bytes(96, 54, seed=999))
-    return name.removesuffix(".jpg")
 
 
 def test_the_fake_takes_every_request_and_leaves_no_trace(monkeypatch):
