@@ -1,5 +1,6 @@
-"""``skyscript run`` / ``accelerate launch -m annotate.run``: every stage, then the dataset folder; a killed
-two-process run resumes to the same folder as uninterrupted runs with one and two processes."""
+"""``skyscript run`` / ``accelerate launch -m annotate.run``: every stage, then the dataset folder; two processes
+split every stage's tasks, and a killed two-process run resumes to the same folder, byte for byte, as
+uninterrupted runs with one and two processes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,7 +16,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from test_launch import free_port
 from factories import tamper_first_frame
 from fake_hub import REPO
 from videos import read_audio, read_frames, write_video_with_audio
@@ -38,6 +39,12 @@ def clips(shared_data, tmp_path_factory) -> Path:
         write_video_with_audio(folder / f"c{i}.mp4", read_frames(source, start, start + 75),
                                read_audio(source, start / 25, (start + 75) / 25))
     return folder
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def launch(repo: Path, clips: Path, out: Path, processes: int) -> subprocess.Popen:
