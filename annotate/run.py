@@ -49,6 +49,7 @@ class PublishConfig:
     """Settings of the last step, publishing the dataset folder."""
 
     max_count: int | None = None  # samples per shard in every config (default: 1000; pairs 50,000)
+    shards_multiple_of: int = 1  # every config's shard count a multiple of this (training ranks x workers)
 
 
 @dataclass
@@ -155,7 +156,8 @@ def run_pipeline(videos: str | Path, out: str | Path, config: RunConfig, dataset
     from builder.publish import publish
 
     target = Path(dataset_dir) if dataset_dir is not None else out / DATASET_NAME
-    publish(source, target, max_count=config.publish.max_count, progress=progress, allow_partial=allow_partial)
+    publish(source, target, max_count=config.publish.max_count, progress=progress, allow_partial=allow_partial,
+            shards_multiple_of=config.publish.shards_multiple_of)
     return PipelineResult(summaries, target)
 
 

@@ -23,7 +23,8 @@ ANNOTATE_COMMANDS = {**{stage: (f"annotate.{stage}", "main") for stage in STAGES
 def _publish(args: argparse.Namespace) -> int:
     from builder.publish import publish
 
-    report = publish(args.stage_dir, args.dataset_dir, max_count=args.max_count, allow_partial=args.allow_partial)
+    report = publish(args.stage_dir, args.dataset_dir, max_count=args.max_count, allow_partial=args.allow_partial,
+                     shards_multiple_of=args.shards_multiple_of)
     for config, count in report.counts.items():
         print(f"{config}: {count} sample(s)")
     print(f"wrote {len(report.shards)} shard(s) and {Path(args.dataset_dir) / 'README.md'}")
@@ -102,6 +103,9 @@ def parser() -> argparse.ArgumentParser:
                    help="samples per shard in every config (default: 1000, pairs 50000)")
     s.add_argument("--allow-partial", action="store_true",
                    help="publish although some tasks of the chain failed (the card says so)")
+    s.add_argument("--shards-multiple-of", type=int, default=1, metavar="N",
+                   help="make every config's shard count a multiple of N (training ranks x DataLoader workers), "
+                        "so each rank streams whole shards")
     s.set_defaults(run=_publish)
     s = sub.add_parser("card", help="re-render DATASET_DIR/README.md from its shards' stats")
     s.add_argument("dataset_dir")

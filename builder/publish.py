@@ -11,6 +11,7 @@ target and moved into place only when every sample passed; otherwise nothing cha
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from collections import Counter
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from builder.contract import CONFIG_OF_KIND, KINDS
 from builder.errors import SkyscriptError
 from builder.sample import PUBLISHED_MEMBERS, Sample
 from builder.shards import (QUARANTINE, Quarantine, ShardWriter, iter_shard, shard_paths, stage_summaries,
-                            write_json_atomic)
+                            stats_path, write_json_atomic)
 from builder.validation import check_published
 
 
@@ -67,10 +68,31 @@ def incomplete_tasks(stage_dir: Path, summaries: list[dict]) -> dict[str, int]:
     return missing
 
 
+def balanced_sizes(total: int, per_shard: int, multiple_of: int) -> list[int]:
+    """Samples per shard for ``total`` samples in a shard count that is a multiple of ``multiple_of`` (at most
+    ``per_shard`` each, sizes differing by at most one); with fewer samples than ``multiple_of``, one per shard."""
+    shards = multiple_of * math.ceil(math.ceil(total / per_shard) / multiple_of) if total >= multiple_of else total
+    return [total // shards + (i < total % shards) for i in range(shards)]
+
+
+def kind_totals(sources: list[Path]) -> Counter:
+    """Samples per record kind in the stage shards, from their stats."""
+    totals: Counter = Counter()
+    for source in sources:
+        stats = stats_path(source)
+        if not stats.exists():
+            raise PublishError(f"{source}: no {stats.name} beside it (an unfinished shard?)")
+        totals.update(json.loads(stats.read_text(encoding="utf-8")).get("kinds", {}))
+    return totals
+
+
 def publish(stage_dir: str | Path, dataset_dir: str | Path, max_count: int | None = None,
-            max_bytes: int = 512 * 1024 * 1024, progress: bool = True, allow_partial: bool = False) -> PublishReport:
+            max_bytes: int = 512 * 1024 * 1024, progress: bool = True, allow_partial: bool = False,
+            shards_multiple_of: int = 1) -> PublishReport:
     """Build ``dataset_dir`` from the shards of ``stage_dir`` and render its card; a shard holds ``max_count``
-    samples (default: :data:`SHARD_SAMPLES` of its config) and at most ``max_bytes``."""
+    samples (default: :data:`SHARD_SAMPLES` of its config) and at most ``max_bytes``. With ``shards_multiple_of``
+    N > 1, every config's shard count is a multiple of N (balanced shards of at most ``max_count``; a config with
+    fewer than N samples gets one per shard), so ``split_dataset_by_node`` can give every rank whole shards."""
     stage_dir, dataset_dir = Path(stage_dir), Path(dataset_dir)
     sources = shard_paths(stage_dir)
     if not sources:
@@ -85,9 +107,14 @@ def publish(stage_dir: str | Path, dataset_dir: str | Path, max_count: int | Non
     shutil.rmtree(build, ignore_errors=True)
     quarantine = Quarantine(build / QUARANTINE, stage="publish")
     used: Counter = Counter()  # provenance entries, by how many records carry them
+    if shards_multiple_of < 1:
+        raise PublishError(f"shards_multiple_of must be at least 1, got {shards_multiple_of}")
+    totals = kind_totals(sources) if shards_multiple_of > 1 else Counter()
     writers = {
         kind: ShardWriter(build / config, config, quarantine, max_count=max_count or SHARD_SAMPLES[config],
-                          max_bytes=max_bytes, check=check_published)
+                          max_bytes=max_bytes, check=check_published,
+                          sizes=balanced_sizes(totals[kind], max_count or SHARD_SAMPLES[config], shards_multiple_of)
+                          if totals[kind] else ())
         for kind, config in CONFIG_OF_KIND.items()
     }
     try:

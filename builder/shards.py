@@ -17,7 +17,7 @@ from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterable, Iterator
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, Sequence
 
 from webdataset import TarWriter
 
@@ -189,7 +189,8 @@ def video_of(sample: Sample) -> str:
 
 class ShardWriter:
     """Writes validated samples to ``{folder}/{prefix}-{n:06d}.tar``, rolling over at ``max_count``/``max_bytes``
-    (with ``single``: one shard ``{folder}/{prefix}.tar``, never rolled over).
+    (with ``sizes``: after ``sizes[n]`` samples in shard n; with ``single``: one shard ``{folder}/{prefix}.tar``,
+    never rolled over).
 
     Every sample goes through ``check`` (by default :func:`builder.validation.check_sample`); a sample with
     problems is not written but added to ``quarantine`` with its key, JSON path and message. Use as a context
@@ -206,8 +207,10 @@ class ShardWriter:
         check: Callable[[Sample], list[Problem]] = check_sample,
         source: str | None = None,
         single: bool = False,
+        sizes: Sequence[int] = (),
     ) -> None:
         self.folder = Path(folder)
+        self.sizes = tuple(sizes)  # samples of each shard in turn, instead of max_count/max_bytes (balanced shards)
         self.single = single
         self.prefix = prefix
         self.quarantine = quarantine
@@ -267,7 +270,10 @@ class ShardWriter:
         self.totals.bytes += size
         self.totals.kinds[sample.kind] += 1
         self.totals.videos[video] += 1
-        full = self._stats.written >= self.max_count or self._stats.bytes >= self.max_bytes
+        if self.sizes:
+            full = self._stats.written >= self.sizes[min(self._index, len(self.sizes)) - 1]
+        else:
+            full = self._stats.written >= self.max_count or self._stats.bytes >= self.max_bytes
         if full and not self.single:
             self._finish()
         return True
