@@ -6,11 +6,18 @@ connect, and Xet is off: ``hf_xet`` speaks its own protocol outside ``httpx``, s
 transfer, as they do without ``hf_xet``. The client keeps the library's own request hook, so ``HF_HUB_OFFLINE``
 still blocks every request: a test unsets it while it talks to the fake.
 
-Dataset repos live in memory: a snapshot of files per branch, the commits, the LFS objects. The endpoints are those
-``HfApi.create_repo``/``repo_info``/``create_branch``/``upload_folder``/``list_repo_tree``/``get_paths_info`` and
-``HfFileSystem`` reads call: repo create and info, branch, validate-yaml, preupload, LFS batch + upload + verify,
-commit (NDJSON), tree, paths-info and resolve (with ``Range``). Every request is recorded, every commit with its
-paths, and ``fail_commits`` makes chosen commit requests fail with a 500.
+Dataset repos live in memory: a snapshot of files per branch and per commit, the commits, the LFS objects. The
+endpoints are those ``HfApi.create_repo``/``repo_info``/``create_branch``/``upload_folder``/``list_repo_tree``/
+``get_paths_info``/``hf_hub_download``, ``HfFileSystem`` reads and ``datasets.load_dataset`` of a repo call: repo
+create and info (``sha``, ``siblings``, ``cardData``; ``blobs``, ``expand``), branch, validate-yaml, preupload, LFS
+batch + upload + verify, commit (NDJSON), tree (paged by a ``Link`` header), paths-info, and resolve, GET or HEAD,
+on a branch or a commit id. Resolve answers as the Hub does: a regular file with its bytes (``Range`` honoured),
+``ETag`` (git blob id), ``Content-Length`` and ``X-Repo-Commit``; an LFS file with a 302 to a signed URL on the LFS
+CDN (served here too, without a token) and ``X-Linked-Etag`` (sha256), ``X-Linked-Size``, ``X-Repo-Commit``; a
+missing file or revision with a 404 and the ``X-Error-Code`` that ``huggingface_hub`` maps (``EntryNotFound``,
+``RevisionNotFound``). The dataset viewer's ``/info`` and ``/parquet`` know no dataset (404). Every request is
+recorded (with its host), every commit with its paths, and ``fail_commits`` makes chosen commit requests fail with
+a 500. Any other request gets a 404 "no route".
 """
 
 from __future__ import annotations
@@ -24,15 +31,20 @@ import socket
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, quote, unquote
 
 import httpx2
 import huggingface_hub
+import yaml
 from huggingface_hub import constants
+from huggingface_hub.repocard import REGEX_YAML_BLOCK
 from huggingface_hub.utils import _http
 from huggingface_hub.utils.sha import git_hash
 
 ENDPOINT = constants.ENDPOINT
+HUB_HOST = httpx2.URL(ENDPOINT).host
+CDN_HOST = "cdn-lfs.hf.co"  # where the Hub redirects downloads of LFS files (signed URLs, no token)
+VIEWER_HOST = httpx2.URL(ENDPOINT.replace("://", "://datasets-server.")).host  # the dataset viewer's API
 GITATTRIBUTES = "*.tar filter=lfs diff=lfs merge=lfs -text\n*.parquet filter=lfs diff=lfs merge=lfs -text\n"
 LFS_MIN_SIZE = 10 * 1024 * 1024  # the Hub stores bigger files in LFS whatever .gitattributes says
 REPO = "skyscript/skyscript-100m"  # the repo the tests push to
@@ -64,6 +76,7 @@ class Repo:
     private: bool
     branches: dict[str, dict[str, Blob]] = field(default_factory=dict)
     heads: dict[str, str] = field(default_factory=dict)
+    snapshots: dict[str, dict[str, Blob]] = field(default_factory=dict)  # commit id -> its files
 
 
 @dataclass(frozen=True)
@@ -82,6 +95,7 @@ class Seen:
     path: str
     range: str | None
     authorization: bool
+    host: str = HUB_HOST
 
 
 class ErrorAnswer(Exception):
@@ -108,19 +122,25 @@ class FakeHub:
         self.lfs_uploads: list[str] = []
         self.fail_commits: set[int] = set()
         self._commit_requests = 0
-        self._routes: list[tuple[str, re.Pattern, Callable[..., Any]]] = [
-            ("POST", re.compile(r"/api/repos/create"), self._create_repo),
-            ("POST", re.compile(r"/api/validate-yaml"), lambda request: {"errors": [], "warnings": []}),
-            ("GET", re.compile(r"/api/datasets/([^/]+/[^/]+)(?:/revision/([^/]+))?"), self._repo_info),
-            ("POST", re.compile(r"/api/datasets/([^/]+/[^/]+)/branch/([^/]+)"), self._create_branch),
-            ("POST", re.compile(r"/api/datasets/([^/]+/[^/]+)/preupload/([^/]+)"), self._preupload),
-            ("POST", re.compile(r"/api/datasets/([^/]+/[^/]+)/commit/([^/]+)"), self._commit),
-            ("GET", re.compile(r"/api/datasets/([^/]+/[^/]+)/tree/([^/]+)(?:/(.+))?"), self._tree),
-            ("POST", re.compile(r"/api/datasets/([^/]+/[^/]+)/paths-info/([^/]+)"), self._paths_info),
-            ("POST", re.compile(r"/datasets/([^/]+/[^/]+)\.git/info/lfs/objects/batch"), self._lfs_batch),
-            ("PUT", re.compile(r"/lfs/([0-9a-f]{64})"), self._lfs_upload),
-            ("POST", re.compile(r"/lfs/([0-9a-f]{64})/verify"), self._lfs_verify),
-            ("GET", re.compile(r"/datasets/([^/]+/[^/]+)/resolve/([^/]+)/(.+)"), self._resolve),
+        self.tree_page_size = 1000  # entries per page of a tree listing, as the Hub pages them
+        # (host, methods, path, handler): HEAD is answered as GET would be, without the body
+        self._routes: list[tuple[str, tuple[str, ...], re.Pattern, Callable[..., Any]]] = [
+            (HUB_HOST, ("POST",), re.compile(r"/api/repos/create"), self._create_repo),
+            (HUB_HOST, ("POST",), re.compile(r"/api/validate-yaml"), lambda request: {"errors": [], "warnings": []}),
+            (HUB_HOST, ("GET",), re.compile(r"/api/datasets/([^/]+/[^/]+)(?:/revision/([^/]+))?"), self._repo_info),
+            (HUB_HOST, ("POST",), re.compile(r"/api/datasets/([^/]+/[^/]+)/branch/([^/]+)"), self._create_branch),
+            (HUB_HOST, ("POST",), re.compile(r"/api/datasets/([^/]+/[^/]+)/preupload/([^/]+)"), self._preupload),
+            (HUB_HOST, ("POST",), re.compile(r"/api/datasets/([^/]+/[^/]+)/commit/([^/]+)"), self._commit),
+            (HUB_HOST, ("GET",), re.compile(r"/api/datasets/([^/]+/[^/]+)/tree/([^/]+)(?:/(.+))?"), self._tree),
+            (HUB_HOST, ("POST",), re.compile(r"/api/datasets/([^/]+/[^/]+)/paths-info/([^/]+)"), self._paths_info),
+            (HUB_HOST, ("POST",), re.compile(r"/datasets/([^/]+/[^/]+)\.git/info/lfs/objects/batch"),
+             self._lfs_batch),
+            (HUB_HOST, ("PUT",), re.compile(r"/lfs/([0-9a-f]{64})"), self._lfs_upload),
+            (HUB_HOST, ("POST",), re.compile(r"/lfs/([0-9a-f]{64})/verify"), self._lfs_verify),
+            (HUB_HOST, ("GET", "HEAD"), re.compile(r"/datasets/([^/]+/[^/]+)/resolve/([^/]+)/(.+)"), self._resolve),
+            (CDN_HOST, ("GET", "HEAD"), re.compile(r"/repos/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}/([0-9a-f]{64})"),
+             self._cdn),
+            (VIEWER_HOST, ("GET",), re.compile(r"/(?:info|parquet)"), self._viewer),
         ]
 
     # ------------------------------------------------------------------ installing
@@ -158,6 +178,8 @@ class FakeHub:
     def write(self, repo_id: str, path: str, content: bytes, revision: str = "main") -> None:
         """Change a file as another client's commit would (LFS as the repo's rules say)."""
         lfs = self._is_lfs(self.repos[repo_id], revision, path, len(content))
+        if lfs:  # its LFS object, as the other client would have uploaded it
+            self.lfs[hashlib.sha256(content).hexdigest()] = content
         self._apply(repo_id, revision, f"write {path}", {path: Blob(content, lfs)})
 
     # ------------------------------------------------------------------ dispatch
@@ -167,16 +189,22 @@ class FakeHub:
         auth = request.headers.get("authorization", "")
         if auth.startswith("Bearer "):
             self.tokens.add(auth.removeprefix("Bearer "))
-        self.requests.append(Seen(request.method, unquote(raw_path), request.headers.get("range"), bool(auth)))
-        for method, pattern, route in self._routes:
+        self.requests.append(Seen(request.method, unquote(raw_path), request.headers.get("range"), bool(auth),
+                                  request.url.host))
+        for host, methods, pattern, route in self._routes:
             match = pattern.fullmatch(raw_path)
-            if match and method == request.method:
+            if match and host == request.url.host and request.method in methods:
                 try:
                     answer = route(request, *(unquote(g) if g else g for g in match.groups()))
                 except ErrorAnswer as error:
-                    return error.response()
-                return answer if isinstance(answer, httpx2.Response) else httpx2.Response(200, json=answer)
-        return ErrorAnswer(404, f"the fake Hub has no route for {request.method} {raw_path}").response()
+                    answer = error.response()
+                if not isinstance(answer, httpx2.Response):
+                    answer = httpx2.Response(200, json=answer)
+                if request.method == "HEAD":  # the GET answer's status and headers (Content-Length too), no body
+                    return httpx2.Response(answer.status_code, headers=answer.headers)
+                return answer
+        where = f"{request.method} {request.url.host}{raw_path}"
+        return ErrorAnswer(404, f"the fake Hub has no route for {where}").response()
 
     def _repo(self, request: httpx2.Request, repo_id: str, write: bool = False) -> Repo:
         repo = self.repos.get(repo_id)
@@ -193,6 +221,15 @@ class FakeHub:
             raise ErrorAnswer(404, f"Invalid rev id: {revision}", "RevisionNotFound")
         return repo.branches[revision]
 
+    @staticmethod
+    def _revision(repo: Repo, revision: str) -> tuple[str, dict[str, Blob]]:
+        """What a read names: a branch (its head) or a commit id (as ``datasets`` pins a load); (commit, files)."""
+        if revision in repo.branches:
+            return repo.heads[revision], repo.branches[revision]
+        if revision in repo.snapshots:
+            return revision, repo.snapshots[revision]
+        raise ErrorAnswer(404, f"Invalid rev id: {revision}", "RevisionNotFound")
+
     def _apply(self, repo_id: str, revision: str, message: str, changes: dict[str, Blob | None]) -> str:
         """Commit ``changes`` (None deletes) on a branch; returns the new head."""
         repo = self.repos[repo_id]
@@ -204,6 +241,7 @@ class FakeHub:
                 snapshot[path] = blob
         oid = hashlib.sha1(f"{repo_id}:{len(self.commits)}:{message}".encode()).hexdigest()
         repo.branches[revision], repo.heads[revision] = snapshot, oid
+        repo.snapshots[oid] = snapshot
         self.commits.append(Commit(repo_id, revision, message, tuple(changes)))
         return oid
 
@@ -233,17 +271,36 @@ class FakeHub:
         return {"url": url, "name": repo_id}
 
     def _repo_info(self, request: httpx2.Request, repo_id: str, revision: str | None) -> Any:
+        """``dataset_info``: the commit, the files (``blobs=true``: with size, blob id, LFS) and the card's YAML
+        header as ``cardData``; ``expand`` asks for some properties only."""
         repo = self._repo(request, repo_id)
-        files = self._branch(repo, revision or "main")
-        return {"id": repo_id, "private": repo.private, "sha": repo.heads[revision or "main"],
-                "siblings": [{"rfilename": path} for path in sorted(files)]}
+        sha, files = self._revision(repo, revision or "main")
+        blobs = request.url.params.get("blobs", "").lower() == "true"
+        siblings = []
+        for path, blob in sorted(files.items()):
+            sibling: dict[str, Any] = {"rfilename": path}
+            if blobs:
+                sibling |= {"size": len(blob.content), "blobId": blob.git_oid()}
+                if blob.lfs:
+                    sibling["lfs"] = {"sha256": blob.sha256(), "size": len(blob.content), "pointerSize": 130}
+            siblings.append(sibling)
+        info = {"_id": hashlib.sha1(repo_id.encode()).hexdigest()[:24], "id": repo_id, "author": repo_id.split("/")[0],
+                "sha": sha, "private": repo.private, "gated": False, "disabled": False, "tags": [],
+                "siblings": siblings}
+        card = files.get("README.md")
+        header = REGEX_YAML_BLOCK.search(card.content.decode("utf-8")) if card else None
+        if header:
+            info["cardData"] = yaml.safe_load(header[2]) or {}
+        expand = request.url.params.get_list("expand")
+        return {k: v for k, v in info.items() if k in ("_id", "id", *expand)} if expand else info
 
     def _create_branch(self, request: httpx2.Request, repo_id: str, branch: str) -> Any:
         repo = self._repo(request, repo_id, write=True)
         if branch in repo.branches:
             raise ErrorAnswer(409, f"Reference already exists: refs/heads/{branch}")
         start = json.loads(request.content or b"{}").get("startingPoint") or "main"
-        repo.branches[branch], repo.heads[branch] = dict(self._branch(repo, start)), repo.heads[start]
+        head, files = self._revision(repo, start)
+        repo.branches[branch], repo.heads[branch] = dict(files), head
         return {}
 
     # ------------------------------------------------------------------ uploads and commits
@@ -311,8 +368,8 @@ class FakeHub:
     @staticmethod
     def _entry(path: str, blob: Blob | None) -> dict[str, Any]:
         if blob is None:
-            return {"type": "directory", "path": path, "oid": hashlib.sha1(path.encode()).hexdigest()}
-        entry = {"type": "file", "path": path, "size": len(blob.content), "oid": blob.git_oid()}
+            return {"type": "directory", "oid": hashlib.sha1(path.encode()).hexdigest(), "size": 0, "path": path}
+        entry = {"type": "file", "oid": blob.git_oid(), "size": len(blob.content), "path": path}
         if blob.lfs:
             entry["lfs"] = {"oid": blob.sha256(), "size": len(blob.content), "pointerSize": 130}
         return entry
@@ -327,34 +384,73 @@ class FakeHub:
         return entries
 
     def _tree(self, request: httpx2.Request, repo_id: str, revision: str, folder: str | None) -> Any:
-        files = self._branch(self._repo(request, repo_id), revision)
+        """A folder's entries (``recursive=true``: all below it), sorted, in pages of ``tree_page_size`` linked by a
+        ``Link: <...cursor=...>; rel="next"`` header as the Hub pages them."""
+        _, files = self._revision(self._repo(request, repo_id), revision)
         prefix = f"{folder.strip('/')}/" if folder else ""
         recursive = request.url.params.get("recursive", "").lower() == "true"
         entries = self._entries(files)
         if prefix and (prefix[:-1] not in entries or entries[prefix[:-1]] is not None):
             raise ErrorAnswer(404, f"{folder} is not a folder of {repo_id}@{revision}", "EntryNotFound")
-        return [self._entry(path, blob) for path, blob in sorted(entries.items())
-                if path.startswith(prefix) and (recursive or "/" not in path[len(prefix):])]
+        listing = [self._entry(path, blob) for path, blob in sorted(entries.items())
+                   if path.startswith(prefix) and (recursive or "/" not in path[len(prefix):])]
+        start = int(base64.urlsafe_b64decode(request.url.params["cursor"])) if "cursor" in request.url.params else 0
+        page, headers = listing[start:start + self.tree_page_size], {}
+        if start + self.tree_page_size < len(listing):
+            cursor = base64.urlsafe_b64encode(str(start + self.tree_page_size).encode()).decode()
+            headers["Link"] = f'<{request.url.copy_set_param("cursor", cursor)}>; rel="next"'
+        return httpx2.Response(200, json=page, headers=headers)
 
     def _paths_info(self, request: httpx2.Request, repo_id: str, revision: str) -> Any:
-        entries = self._entries(self._branch(self._repo(request, repo_id), revision))
+        _, files = self._revision(self._repo(request, repo_id), revision)
+        entries = self._entries(files)
         paths = parse_qs(request.content.decode()).get("paths", [])
         return [self._entry(path, entries[path]) for path in paths if path in entries]
 
     def _resolve(self, request: httpx2.Request, repo_id: str, revision: str, path: str) -> Any:
+        """A file of a branch or commit: a regular file is served here (``ETag`` its git blob id); an LFS file is a
+        302 to its signed CDN URL, with ``X-Linked-Etag`` (the sha256) and ``X-Linked-Size``. Both carry
+        ``X-Repo-Commit``, the commit the revision resolved to."""
         repo = self._repo(request, repo_id)
-        blob = self._branch(repo, revision).get(path)
+        commit, files = self._revision(repo, revision)
+        blob = files.get(path)
         if blob is None:
-            raise ErrorAnswer(404, f"{path} not found in {repo_id}@{revision}", "EntryNotFound")
-        content, status = blob.content, 200
-        headers = {"ETag": f'"{blob.sha256() if blob.lfs else blob.git_oid()}"', "X-Repo-Commit": repo.heads[revision],
-                   "Accept-Ranges": "bytes"}
+            raise ErrorAnswer(404, "Entry not found", "EntryNotFound")
+        headers = {"X-Repo-Commit": commit, "Accept-Ranges": "bytes"}
+        if not blob.lfs:
+            return self._serve(request, blob.content, headers | {"ETag": f'"{blob.git_oid()}"'})
+        oid, name = blob.sha256(), quote(path.rsplit("/", 1)[-1])
+        repo_hash = hashlib.sha256(f"datasets/{repo_id}".encode()).hexdigest()
+        location = (f"https://{CDN_HOST}/repos/{repo_hash[:2]}/{repo_hash[2:4]}/{repo_hash}/{oid}"
+                    f"?response-content-disposition=inline%3B+filename%2A%3DUTF-8%27%27{name}%3B"
+                    f"&Expires=4102444800&Signature=fake&Key-Pair-Id=FAKE")
+        headers |= {"Location": location, "X-Linked-Etag": f'"{oid}"', "X-Linked-Size": str(len(blob.content))}
+        return httpx2.Response(302, headers=headers, text=f"Found. Redirecting to {location}")
+
+    def _cdn(self, request: httpx2.Request, oid: str) -> Any:
+        """The CDN behind an LFS redirect: serves the object (``ETag`` its MD5, as S3 gives) to whoever has the
+        signed URL; a token is not needed and never sent there."""
+        if "Signature" not in request.url.params or oid not in self.lfs:
+            raise ErrorAnswer(403, "Access Denied")
+        content = self.lfs[oid]
+        headers = {"ETag": f'"{hashlib.md5(content).hexdigest()}"', "Accept-Ranges": "bytes"}
+        return self._serve(request, content, headers)
+
+    def _viewer(self, request: httpx2.Request) -> Any:
+        """The dataset viewer (``datasets`` asks it for a Parquet export and its infos): it has processed no dataset
+        of the fake, so it answers as for one it does not know, and ``datasets`` reads the repo itself."""
+        raise ErrorAnswer(404, "The dataset does not exist, or is not accessible without authentication (private or "
+                               "gated). Please check the spelling of the dataset name or retry with authentication.")
+
+    @staticmethod
+    def _serve(request: httpx2.Request, content: bytes, headers: dict[str, str]) -> httpx2.Response:
+        """``content`` whole (200) or the asked ``Range: bytes=a-b`` (206, or 416 past the end)."""
         wanted = re.fullmatch(r"bytes=(\d+)-(\d*)", request.headers.get("range", ""))
-        if wanted:
-            start = int(wanted[1])
-            end = min(int(wanted[2]) if wanted[2] else len(content) - 1, len(content) - 1)
-            if start >= len(content):
-                return httpx2.Response(416, headers={"Content-Range": f"bytes */{len(content)}"})
-            headers["Content-Range"] = f"bytes {start}-{end}/{len(content)}"
-            content, status = content[start:end + 1], 206
-        return httpx2.Response(status, headers=headers, content=content)
+        if not wanted:
+            return httpx2.Response(200, headers=headers, content=content)
+        start = int(wanted[1])
+        end = min(int(wanted[2]) if wanted[2] else len(content) - 1, len(content) - 1)
+        if start >= len(content):
+            return httpx2.Response(416, headers={"Content-Range": f"bytes */{len(content)}"})
+        headers = headers | {"Content-Range": f"bytes {start}-{end}/{len(content)}"}
+        return httpx2.Response(206, headers=headers, content=content[start:end + 1])

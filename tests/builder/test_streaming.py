@@ -167,3 +167,18 @@ def test_the_readme_webdataset_recipe_reads_each_example_once(dataset, monkeypat
     assert sorted(seen) == sorted(f"pair{i:03d}" for i in range(PAIRS))
     endless = iter(scope["endless"])
     assert len([next(endless)["__key__"] for _ in range(PAIRS * 2)]) == PAIRS * 2
+
+
+@pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")  # huggingface_hub's LFS upload
+def test_a_hub_repo_streams_like_the_folder(dataset, hub, monkeypatch):
+    """The same call on a Hub repo (the in-process fake Hub) gives the folder's examples."""
+    from fake_hub import REPO
+
+    from builder.hub import push
+
+    push(dataset, REPO, progress=False)
+    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+    monkeypatch.setattr("datasets.config.HF_HUB_OFFLINE", False)
+    monkeypatch.setattr("datasets.config.HF_DATASETS_OFFLINE", False)
+    local = keys(training_stream("pairs", dataset, rank=0, world_size=2, shuffle_buffer=0))
+    assert keys(training_stream("pairs", REPO, rank=0, world_size=2, shuffle_buffer=0)) == local
