@@ -9,7 +9,7 @@ export HF_DATASETS_OFFLINE ?= 1
 # the demo's datasets cache stays in this checkout (another clone's cache would show its paths in __url__)
 export HF_HOME ?= $(CURDIR)/.cache/huggingface
 
-.PHONY: demo test install clean
+.PHONY: demo test install clean bench
 
 install: $(STAMP)
 
@@ -19,26 +19,17 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[annotate,test]'
 	touch $@
 
+# the whole pipeline on the bundled clip in one command, from scratch, ending
+# with the four configs as load_dataset("skyscript-100m", ...) gives them, the card and the pictures
 demo: $(STAMP)
-	rm -rf $(DEMO_OUT)
-	$(BIN)/skyscript keyframes samples/bigbuckbunny.mp4 $(DEMO_OUT)/keyframes --set every_s=1 --no-progress
-	$(BIN)/skyscript contact-sheet $(DEMO_OUT)/keyframes/shots/bigbuckbunny.json
-	$(BIN)/skyscript privacy $(DEMO_OUT)/keyframes $(DEMO_OUT)/privacy --no-progress
-	$(BIN)/skyscript extract $(DEMO_OUT)/privacy $(DEMO_OUT)/extract --backend heuristic --no-progress
-	$(BIN)/skyscript repair $(DEMO_OUT)/extract $(DEMO_OUT)/repair --no-progress
-	$(BIN)/skyscript calibrate $(DEMO_OUT)/repair $(DEMO_OUT)/calibrate --no-progress
-	$(BIN)/skyscript dialogue $(DEMO_OUT)/calibrate $(DEMO_OUT)/dialogue --no-progress
-	$(BIN)/skyscript script $(DEMO_OUT)/dialogue $(DEMO_OUT)/script --no-progress
-	$(BIN)/skyscript highlight $(DEMO_OUT)/script $(DEMO_OUT)/highlight --no-progress
-	@test -s $(DEMO_OUT)/highlight/plots/bigbuckbunny.png && echo "highlight plot: $(DEMO_OUT)/highlight/plots/bigbuckbunny.png"
-	$(BIN)/skyscript restore $(DEMO_OUT)/highlight $(DEMO_OUT)/restore --backend template --no-progress
-	$(BIN)/skyscript publish $(DEMO_OUT)/restore skyscript-100m
-	$(BIN)/skyscript export fountain skyscript-100m $(DEMO_OUT)/bigbuckbunny.fountain
-	$(BIN)/skyscript validate skyscript-100m
-	$(BIN)/skyscript show skyscript-100m
+	rm -rf $(DEMO_OUT) skyscript-100m
+	$(BIN)/skyscript run samples/bigbuckbunny.mp4 $(DEMO_OUT) --config configs/demo.yaml --dataset-dir skyscript-100m
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
 
 clean:
 	rm -rf $(VENV) out skyscript-100m .pytest_cache .cache

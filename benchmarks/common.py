@@ -1,10 +1,16 @@
-"""What the benchmark scripts share: where the repository and its sample videos are, and a best-of-N timer."""
+"""What the benchmark scripts share: where the repository and its sample videos are, a best-of-N timer, and
+``figure`` to declare a headline figure beside its baseline for ``make bench`` (``benchmarks/run_all.py``)."""
 
 from __future__ import annotations
 
+import json
+import math
+import os
 import time
 from pathlib import Path
 from typing import Callable
+
+FIGURES_ENV = "SKYSCRIPT_BENCH_FIGURES"  # run_all.py names a file here; each figure() appends one JSON line to it
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED_CLIP = REPO / "samples" / "bigbuckbunny.mp4"
@@ -24,3 +30,26 @@ def best(fn: Callable[[], object], repeat: int = 1) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def figure(benchmark: str, name: str, value: float, unit: str, baseline_name: str | None = None,
+           baseline_value: float | None = None, better: str = "higher") -> None:
+    """Declare one headline figure of ``benchmark`` beside the baseline measured in the same run (``None`` when the
+    benchmark has none). ``better`` says which way is better ("higher" or "lower") for both: ``run_all.py`` orients
+    the ratio by it so that above 1 means better than the baseline. Prints nothing; when ``$SKYSCRIPT_BENCH_FIGURES``
+    names a file, appends the figure to it as one JSON line."""
+    if better not in ("higher", "lower"):
+        raise ValueError(f"better must be 'higher' or 'lower', not {better!r}")
+    if (baseline_name is None) != (baseline_value is None):
+        raise ValueError("give both baseline_name and baseline_value, or neither")
+    path = os.environ.get(FIGURES_ENV)
+    if not path:
+        return
+
+    def number(v: float | None) -> float | None:
+        return None if v is None or not math.isfinite(float(v)) else float(v)
+
+    line = {"benchmark": benchmark, "name": name, "value": number(value), "unit": unit,
+            "baseline_name": baseline_name, "baseline_value": number(baseline_value), "better": better}
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(json.dumps(line) + "\n")

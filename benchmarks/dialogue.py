@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import REPO, sample_videos
+from common import REPO, figure, sample_videos
 
 sys.path[:0] = [str(REPO)]
 
@@ -62,6 +62,9 @@ def main() -> None:
         parts = [p / minutes for p in (read, reading, vad, classify, tempo)]
         print(f"{video.name:<22} {minutes:>8.2f} {keyframes / minutes:>16.1f} {dialogue / minutes:>15.1f} "
               + " ".join(f"{p:>{w}.1f}" for p, w in zip(parts, (10, 6, 6, 8, 6))))
+        figure("dialogue", f"dialogue stage, {video.name}", dialogue / minutes, "s/min of video",
+               "keyframes stage", keyframes / minutes, better="lower")
+        figure("dialogue", f"subtitles part alone, {video.name}", read / minutes, "s/min of video", better="lower")
     print("(parts in seconds per minute of video)")
 
 

@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from chat_server import ChatServer, Reply, official_answer  # noqa: E402
+from common import figure  # noqa: E402
 from factories import jpeg_bytes  # noqa: E402
 
 from annotate.extract import ExtractConfig, ExtractStage  # noqa: E402
@@ -57,6 +58,7 @@ def heuristic(work: Path) -> None:
     stage.setup("cpu")
     seconds = min(timed_task(stage, work / "privacy", work / f"h{i}") for i in range(3))
     print(f"heuristic extract: {n / seconds:8.1f} frames/s ({n} 720p frames)")
+    figure("extract", "heuristic extract stage (720p keyframes)", n / seconds, "frames/s")
 
 
 def answers(n: int) -> list[str]:
@@ -94,6 +96,7 @@ def repair(work: Path, n: int) -> None:
     baseline = time.perf_counter() - start
     print(f"repair stage:      {n / seconds:8.0f} records/s ({n} answers: 80% valid, 15% repairable, 5% lost); "
           f"json.loads alone {n / baseline:,.0f}/s")
+    figure("extract", "repair stage", n / seconds, "records/s", "json.loads alone", n / baseline)
 
 
 def openai(latency_ms: float, requests: int) -> None:
@@ -109,6 +112,8 @@ def openai(latency_ms: float, requests: int) -> None:
             ideal = concurrency / (latency_ms / 1000)
             print(f"openai client, concurrency {concurrency:2d}: {requests / seconds:7.1f} requests/s "
                   f"(ideal at {latency_ms:.0f} ms latency: {ideal:.1f})")
+            figure("extract", f"openai client, concurrency {concurrency}", requests / seconds, "requests/s",
+                   f"ideal: concurrency / {latency_ms:.0f} ms", ideal)
 
 
 def main() -> None:

@@ -28,6 +28,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO)]
 
+from common import figure  # noqa: E402
+
 from annotate.face_models import FaceEmbedder, OfflineFaceAttributes, face_crop  # noqa: E402
 from annotate.faces import make_face_detectors  # noqa: E402
 from annotate.tta import read_with_tta  # noqa: E402
@@ -59,9 +61,14 @@ def speed(repeat: int) -> None:
     ]
     print(f"speed: one {crop.shape[1]}x{crop.shape[0]} face crop, {repeat} reads each, 1 process")
     print(f"  {'model':42s} {'faces/s':>9s} {'ms/face':>9s}")
+    rates = {}
     for name, fn in rows:
-        rate = per_second(fn, repeat)
+        rate = rates[name] = per_second(fn, repeat)
         print(f"  {name:42s} {rate:9.1f} {1000 / rate:9.1f}")
+    single, tta = rates["offline reading (age, gender, emotion)"], rates["offline reading with TTA (10 crops)"]
+    figure("faces", "dlib embedding", rates["dlib embedding (5 landmarks + ResNet)"], "faces/s")
+    figure("faces", "offline reading (age, gender, emotion)", single, "faces/s")
+    figure("faces", "offline reading with TTA (10 crops)", tta, "faces/s", "offline reading without TTA", single)
 
 
 def music_video(calibrated: Path) -> None:
@@ -85,6 +92,8 @@ def music_video(calibrated: Path) -> None:
     print(f"  character purity {purity:.3f}; characters holding labelled faces: "
           + ", ".join(f"{k}={dict(v)}" for k, v in sorted(characters.items(), key=lambda kv: str(kv[0]))))
     print(f"  gender accuracy {gender:.3f}; age read as adult (all labelled people are adults) {adult:.3f}")
+    figure("faces", "music video: character purity", purity, "share")
+    figure("faces", "music video: gender accuracy", gender, "share")
 
 
 def labelled_folder(folder: Path) -> None:
@@ -117,6 +126,13 @@ def labelled_folder(folder: Path) -> None:
         print(f"  {mode:6s} gender {np.mean(r['gender']):.3f} (n={len(r['gender'])}), age MAE "
               f"{np.mean(r['age']):.1f} y (n={len(r['age'])}), emotion {np.mean(r['emotion']):.3f} "
               f"(n={len(r['emotion'])})")
+    single, tta = results["single"], results["tta"]
+    if single["gender"]:
+        figure("faces", "labelled: gender accuracy with TTA", float(np.mean(tta["gender"])), "share",
+               "without TTA", float(np.mean(single["gender"])))
+    if single["age"]:
+        figure("faces", "labelled: age MAE with TTA", float(np.mean(tta["age"])), "years", "without TTA",
+               float(np.mean(single["age"])), better="lower")
 
 
 def main() -> None:

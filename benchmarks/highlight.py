@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import REPO, best, sample_videos
+from common import REPO, figure, best, sample_videos
 
 sys.path[:0] = [str(REPO)]
 
@@ -53,6 +53,9 @@ def main() -> None:
             plot = best(lambda: plot_curve(made.record, made.cuts_s), 3)
         print(f"{video.name:<22} {minutes:>8.2f} {keyframes / minutes:>16.1f} {highlight / minutes:>16.2f} "
               f"{curve * 1000:>9.1f} {plot * 1000:>8.1f}")
+        figure("highlight", f"highlight stage, {video.name}", highlight / minutes, "s/min of video",
+               "keyframes stage", keyframes / minutes, better="lower")
+        figure("highlight", f"curve alone, {video.name}", curve * 1000, "ms", better="lower")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import BUNDLED_CLIP, MUSIC_VIDEO, REPO, best
+from common import BUNDLED_CLIP, MUSIC_VIDEO, REPO, best, figure
 
 sys.path.insert(0, str(REPO))
 
@@ -112,6 +112,9 @@ def main() -> None:
         print(f"  stage / (decode + inference) time: {t_stage / base:.3f}  (aim: <= 1.10)")
         print(f"  {'signals: audio decode + sound energy':38s} {t_sound:9.3f} s ({t_sound / t_stage:.1%} of the stage)")
         print(f"  {'signals: motion activity':38s} {t_motion:9.3f} s ({t_motion / t_stage:.1%} of the stage)")
+        figure("keyframes", f"whole stage, {path.name}", n / t_stage, "frames/s", "decode + inference", n / base)
+        figure("keyframes", f"whole stage, {path.name}", n / t_stage, "frames/s", "TransNetV2 inference alone",
+               n / t_infer)
         if args.profile:
             profiler = cProfile.Profile()
             profiler.runcall(whole)

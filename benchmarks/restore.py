@@ -2,7 +2,7 @@
 with and without the shooting script's text and what that makes at the paper's scale, and requests per second of
 the served backend against the tests' local chat server at concurrency 1, 8 and 32.
 
-Scripts: the demo chain's (``out/demo/highlight``, after ``make demo``) and the script stage run on the official
+Scripts: the demo chain's (``out/demo/work/highlight``, after ``make demo``) and the script stage run on the official
 sample's five records (real descriptions, actions and dialogue; needs ``../shared/data``), or the stage folders
 given with ``--scripts``. Bytes per pair are those of a published shard: the JSON member with its 512-byte tar
 header, padded to 512 bytes. Served: one script, ``--requests`` restorations, the whole stage timed (requests,
@@ -21,7 +21,7 @@ import time
 from multiprocessing import Event, Process, Queue
 from pathlib import Path
 
-from common import REPO, best
+from common import REPO, best, figure
 
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
@@ -37,7 +37,7 @@ from builder.script_text import render_script  # noqa: E402
 from builder.shards import Quarantine, ShardWriter, iter_shard, shard_paths  # noqa: E402
 
 OFFICIAL = REPO.parent / "shared" / "data" / "official-sample-en.first5.json"
-DEMO = REPO / "out" / "demo" / "highlight"
+DEMO = REPO / "out" / "demo" / "work" / "highlight"
 PAPER_PAIRS = 10_000_000 * 100  # 10M shooting scripts x 100 restorations
 
 
@@ -77,6 +77,10 @@ def template_rows(sets: dict[str, Path], tmp: Path) -> None:
         print(f"{name:<10} {len(scripts):>4} {count / template:>12,.0f} {count / table1:>11,.0f} "
               f"{stage:>8,.2f} {full:>7,.0f} {bare:>16,.0f} {full * PAPER_PAIRS / 1e12:>12,.2f} "
               f"{bare * PAPER_PAIRS / 1e12:>11,.2f}")
+        figure("restore", f"template restorations, {name} scripts", count / template, "restorations/s",
+               "Table 1 rendering", count / table1)
+        figure("restore", f"bytes per published pair, {name} scripts", full, "B/pair",
+               "pair without the shooting script's text", bare, better="lower")
 
 
 def serve(answer: str, delay_s: float, endpoint: Queue, stop: Event) -> None:
@@ -97,6 +101,7 @@ def served_rows(script: dict, requests: int, delays_ms: list[int], tmp: Path) ->
         server.start()
         try:
             url = endpoint.get(timeout=30)
+            rates = {}
             for concurrency in (1, 8, 32):
                 config = RestoreConfig(backend="openai", endpoint=url, model="restorer", n=requests,
                                        concurrency=concurrency)
@@ -106,6 +111,10 @@ def served_rows(script: dict, requests: int, delays_ms: list[int], tmp: Path) ->
                 seconds = time.perf_counter() - started
                 assert summary.failed == 0 and summary.counts["restoration_requests"] == requests
                 print(f"{delay:>15} {concurrency:>12} {requests:>9} {requests / seconds:>11,.1f}")
+                rates[concurrency] = requests / seconds
+            if delay:
+                figure("restore", f"served backend, {delay} ms server, concurrency 32", rates[32], "requests/s",
+                       "concurrency 1", rates[1])
         finally:
             stop.set()
             server.join(10)

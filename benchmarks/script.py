@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import REPO, sample_videos
+from common import REPO, figure, sample_videos
 
 sys.path[:0] = [str(REPO)]
 
@@ -52,6 +52,10 @@ def main() -> None:
                           tmp / "blind")
         print(f"{video.name:<22} {minutes:>8.2f} {keyframes / minutes:>16.1f} {script / minutes:>13.1f} "
               f"{blind / minutes:>16.1f} {(script - blind) / script:>13.0%}")
+        figure("script", f"script stage, {video.name}", script / minutes, "s/min of video", "keyframes stage",
+               keyframes / minutes, better="lower")
+        figure("script", f"camera movement's share, {video.name}", (script - blind) / script, "share",
+               better="lower")
 
 
 if __name__ == "__main__":
