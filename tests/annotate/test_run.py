@@ -49,13 +49,13 @@ def free_port() -> int:
 
 def launch(repo: Path, clips: Path, out: Path, processes: int) -> subprocess.Popen:
     """The run as a user starts it, in a process group of its own (so the whole group can be killed)."""
-    args = ["-m", "annotate.run", str(clips), str(out), "--config", str(DEMO), "--no-progress"]
+    args = [str(clips), str(out), "--config", str(DEMO), "--no-progress"]
     if processes > 1:
         accelerate = str(Path(sys.executable).with_name("accelerate"))
         command = [accelerate, "launch", "--multi_gpu", "--num_processes", str(processes),
-                   "--main_process_port", str(free_port()), *args]
-    else:
-        command = [sys.executable, *args]
+                   "--main_process_port", str(free_port()), "-m", "annotate.run", *args]
+    else:  # the console script, as a user types it
+        command = [str(Path(sys.executable).with_name("skyscript")), "run", *args]
     return subprocess.Popen(command, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
 
