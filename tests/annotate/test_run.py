@@ -1,6 +1,6 @@
 """``skyscript run`` / ``accelerate launch -m annotate.run``: every stage, then the dataset folder; two processes
-split every stage's tasks, and a killed two-process run resumes to the same folder, byte for byte, as
-uninterrupted runs with one and two processes."""
+split every stage's tasks, and a killed two-process run resumes to the same folder, byte for byte, as an
+uninterrupted one-process run."""
 
 from __future__ import annotations
 
@@ -98,8 +98,6 @@ def one_process(clips, tmp_path_factory, repo) -> tuple[Path, str]:
 
 @pytest.mark.slow
 def test_killed_two_process_run_resumes_to_the_same_dataset(clips, one_process, tmp_path, repo):
-    finish(launch(repo, clips, tmp_path / "two", 2))
-
     killed = launch(repo, clips, tmp_path / "killed", 2)
     calibrate = tmp_path / "killed" / "work" / "calibrate" / "_tasks"
     deadline = time.monotonic() + 300
@@ -125,8 +123,8 @@ def test_killed_two_process_run_resumes_to_the_same_dataset(clips, one_process, 
     assert done_before and all(after[name] == m for name, m in done_before.items()), "finished tasks were redone"
     assert {m["process"] for m in after.values()} == {0, 1}
 
+    # the same folder as the uninterrupted one-process run (the output does not depend on the number of processes)
     reference = dataset_files(one_process[0] / "skyscript-100m")
-    assert dataset_files(tmp_path / "two" / "skyscript-100m") == reference
     assert dataset_files(tmp_path / "killed" / "skyscript-100m") == reference
     for config in ("frames", "shooting_scripts", "highlight_curves", "pairs"):
         keys = [s.key for shard in sorted((tmp_path / "killed" / "skyscript-100m" / config).glob("*.tar"))
