@@ -53,3 +53,14 @@ def figure(benchmark: str, name: str, value: float, unit: str, baseline_name: st
             "baseline_name": baseline_name, "baseline_value": number(baseline_value), "better": better}
     with open(path, "a", encoding="utf-8") as out:
         out.write(json.dumps(line) + "\n")
+
+
+def text_table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: set[int]) -> str:
+    """Rows under a header and a rule, columns padded; the columns in ``right`` right-aligned."""
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
+
+    def line(cells) -> str:
+        return "  ".join(str(c).rjust(w) if i in right else str(c).ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    return "\n".join([line(header), line("-" * w for w in widths), *map(line, rows)])

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import BUNDLED_CLIP, FIGURES_ENV, MUSIC_VIDEO, REPO
+from common import BUNDLED_CLIP, FIGURES_ENV, MUSIC_VIDEO, REPO, text_table
 
 PYTHON = REPO / ".venv" / "bin" / "python"
 SHARED = REPO.parent / "shared" / "data"
@@ -236,16 +236,6 @@ def run_rows(results: list[Result]) -> list[tuple[str, ...]]:
 
 
 RUN_HEADER = ("benchmark", "status", "seconds", "figures", "arguments", "notes")
-
-
-def text_table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: set[int]) -> str:
-    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
-
-    def line(cells) -> str:
-        return "  ".join(str(c).rjust(w) if i in right else str(c).ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-    return "\n".join([line(header), line("-" * w for w in widths), *map(line, rows)])
 
 
 def markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: set[int]) -> str:

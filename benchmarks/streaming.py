@@ -82,7 +82,7 @@ from typing import Any, Iterable  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # tests/factories.py (a dependency ships a `tests` package)
 
-from common import figure  # noqa: E402
+from common import figure, text_table  # noqa: E402
 
 from builder.contract import CONFIG_OF_KIND  # noqa: E402
 from builder.publish import publish  # noqa: E402
@@ -314,16 +314,6 @@ def number(v: float | None) -> str:
 
 def times(v: float | None, base: float | None) -> str:
     return "—" if v is None or not base else f"{v / base:.2f}x"
-
-
-def text_table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: set[int]) -> str:
-    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
-
-    def line(cells) -> str:
-        return "  ".join(str(c).rjust(w) if i in right else str(c).ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-    return "\n".join([line(header), line("-" * w for w in widths), *map(line, rows)])
 
 
 HEADER = ("config", "reader", "processes", "workers", "samples/s per rank", "total samples/s", "x rank", "x total",

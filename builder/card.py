@@ -106,6 +106,18 @@ def dataset_infos(metadata: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {info.get("config_name", "default"): info for info in ([infos] if isinstance(infos, dict) else infos)}
 
 
+def data_file_patterns(config: dict[str, Any]) -> list[str]:
+    """The path patterns of a ``configs`` entry (``data_files``: a pattern, a list of patterns or of
+    ``{split, path}`` entries, or ``{split: patterns}``)."""
+    files = config.get("data_files") or []
+    items = list(files.values()) if isinstance(files, dict) else [files] if isinstance(files, str) else files
+    patterns: list[str] = []
+    for item in items:
+        paths = item.get("path", []) if isinstance(item, dict) else item
+        patterns += [paths] if isinstance(paths, str) else paths
+    return patterns
+
+
 def metadata_problems(metadata: dict[str, Any]) -> list[str]:
     """What the Hub and its dataset viewer would miss: licence and name, ``configs`` with data files, and for each
     a ``dataset_info`` entry with features and a split."""
@@ -137,7 +149,7 @@ def check_card(dataset_dir: str | Path) -> dict[str, Any]:
     infos = dataset_infos(metadata)
     for config in metadata.get("configs") or []:
         name = config.get("config_name", "default")
-        patterns = [f["path"] for f in config.get("data_files") or [] if isinstance(f, dict)]
+        patterns = data_file_patterns(config)
         if not any(any(dataset_dir.glob(pattern)) for pattern in patterns):
             problems.append(f"config {name}: no file matches its data_files {patterns}")
         elif name in infos and name in CONFIG_OF_KIND.values():

@@ -56,7 +56,8 @@ from huggingface_hub.hf_api import RepoFile
 from huggingface_hub.utils.sha import git_hash, sha_fileobj
 from tqdm import tqdm
 
-from builder.card import CardError, card_metadata_of, check_card, dataset_infos, metadata_problems
+from builder.card import (CardError, card_metadata_of, check_card, data_file_patterns, dataset_infos,
+                          metadata_problems)
 from builder.contract import KIND_OF_CONFIG
 from builder.errors import SkyscriptError, UsageError
 from builder.sample import Sample
@@ -284,18 +285,6 @@ def _matches(path: str, pattern: str) -> bool:
     return path.count("/") == pattern.count("/") and fnmatchcase(path, pattern)
 
 
-def _data_file_patterns(config: dict[str, Any]) -> list[str]:
-    """The path patterns of a ``configs`` entry (``data_files``: a pattern, a list of patterns or of
-    ``{split, path}`` entries, or ``{split: patterns}``)."""
-    files = config.get("data_files") or []
-    items = list(files.values()) if isinstance(files, dict) else [files] if isinstance(files, str) else files
-    patterns: list[str] = []
-    for item in items:
-        paths = item.get("path", []) if isinstance(item, dict) else item
-        patterns += [paths] if isinstance(paths, str) else paths
-    return patterns
-
-
 @dataclass
 class _Tally:
     """Counts every sample of a shard and passes on only the first ``limit`` (all when None) to be checked."""
@@ -340,7 +329,7 @@ def _verify_config(report: Report, source: _Source, config: dict[str, Any], info
     if kind is None:
         report.fail(card, f"config {name!r} is not one of {list(KIND_OF_CONFIG)}")
         return
-    patterns = _data_file_patterns(config)
+    patterns = data_file_patterns(config)
     shards = [path for path in source.files if any(_matches(path, pattern) for pattern in patterns)]
     if not shards:
         report.fail(card, f"config {name}: no file matches its data_files {patterns}")

@@ -78,15 +78,20 @@ def test_two_processes_with_workers_read_the_config_once(dataset, tmp_path, repo
     assert shuffled != sorted(shuffled)  # (the set a rank gets changes too: the shard order is shuffled first)
 
 
-def test_resume_without_shuffle_gives_exactly_the_rest(dataset):
-    full = keys(training_stream("pairs", dataset, rank=1, world_size=2, shuffle_buffer=0))
-    stream = training_stream("pairs", dataset, rank=1, world_size=2, shuffle_buffer=0)
+def read_then_checkpoint(stream, n: int) -> tuple[list[str], dict]:
+    """The keys of the stream's first ``n`` examples and its state_dict right after the n-th."""
     seen = []
     for row in stream:
         seen.append(row["__key__"])
-        if len(seen) == 9:
-            state = stream.state_dict()
-            break
+        if len(seen) == n:
+            return seen, stream.state_dict()
+    raise AssertionError(f"the stream ended after {len(seen)} examples, before {n}")
+
+
+def test_resume_without_shuffle_gives_exactly_the_rest(dataset):
+    full = keys(training_stream("pairs", dataset, rank=1, world_size=2, shuffle_buffer=0))
+    stream = training_stream("pairs", dataset, rank=1, world_size=2, shuffle_buffer=0)
+    seen, state = read_then_checkpoint(stream, 9)
     resumed = training_stream("pairs", dataset, rank=1, world_size=2, shuffle_buffer=0)
     resumed.load_state_dict(json.loads(json.dumps(state)))  # a checkpoint goes through JSON or torch.save
     assert seen + keys(resumed) == full
@@ -96,12 +101,7 @@ def test_resume_with_shuffle_repeats_nothing_and_skips_at_most_the_buffer(datase
     full = keys(training_stream("pairs", dataset, shuffle_buffer=5, seed=1))
     assert sorted(full) == sorted(f"pair{i:03d}" for i in range(PAIRS)) and full != sorted(full)
     stream = training_stream("pairs", dataset, shuffle_buffer=5, seed=1)
-    seen = []
-    for row in stream:
-        seen.append(row["__key__"])
-        if len(seen) == 20:
-            state = stream.state_dict()
-            break
+    seen, state = read_then_checkpoint(stream, 20)
     assert seen == full[:20]  # the same seed, the same order
     resumed = training_stream("pairs", dataset, shuffle_buffer=5, seed=1)
     resumed.load_state_dict(state)
