@@ -1,6 +1,7 @@
 """Keyframes stage: videos in, shots and quality-filtered keyframes out (``skyscript keyframes IN OUT``).
 
-Per video, in one decoding pass: every frame goes to TransNetV2 at 48x27 (streamed, see ``annotate.shots``);
+Per video, in one decoding pass: every frame goes to TransNetV2 at 48x27 (streamed, see ``annotate.shots``; run
+by PyTorch, or by OpenVINO on a CPU: ``shots_backend``, recorded as the provenance's ``revision``);
 recent frames are kept until their shot is certain, older ones thinned to candidates. When a shot ends, one
 keyframe is chosen per ``every_s`` seconds of it (at least one, the sharpest acceptable frame near the middle
 of its part); a candidate failing the quality limits (``annotate.quality``) gives way to the next best; a part
@@ -28,7 +29,8 @@ from annotate.config import ConfigError, operational
 from annotate.inputs import VideoInput, discover_videos
 from annotate.quality import Quality, QualityLimits, measure
 from annotate.runner import Stage, Task, file_identity, stage_main
-from annotate.shots import INPUT_SIZE, ShotSegmenter, ShotSpan, TransNetV2Stream, load_transnetv2
+from annotate.shots import (BACKENDS, INPUT_SIZE, PRECISIONS, ShotSegmenter, ShotSpan, TransNetV2Stream,
+                            load_shots_model)
 from annotate.signals import MotionMeter, SoundMeter, bin_count
 from annotate.video import Video, VideoError, VideoInfo
 from builder.contract import SCHEMA_VERSION, blank, format_timestamp
@@ -45,7 +47,16 @@ class KeyframesConfig:
     shots_threshold: float = 0.5  # hard cuts: TransNetV2 single-frame probability
     gradual_threshold: float = 0.3  # dissolves/fades: all-frames probability ...
     gradual_min_frames: int = 5  # ... above gradual_threshold for at least this many frames
-    shots_batch: int = operational(4)
+    shots_batch: int = operational(4)  # windows per forward pass (torch; openvino runs one window per call)
+    # TransNetV2's runtime: auto (openvino when installed and on the CPU, else torch), torch, openvino (CPU).
+    # Not operational: the backends' probabilities differ slightly (bf16 by up to about 0.006), which can move a
+    # boundary whose probability sits at a threshold; the backend used is recorded in each record's provenance.
+    shots_backend: str = "auto"
+    shots_precision: str = "auto"  # openvino: auto (bf16 where the CPU has it, else f32), bf16, f32; torch: f32
+    # bf16: a window with a probability this close to shots_threshold or gradual_threshold runs again in f32 (so
+    # the shots equal torch's); 0: never
+    shots_recheck_margin: float = 0.02
+    shots_cache: str | None = operational(None)  # OpenVINO model cache; None: $XDG_CACHE_HOME or ~/.cache
     device: str = operational("auto")  # auto: cuda when present, else cpu
     every_s: float = 4.0  # one keyframe per this many seconds of a shot (at least one per shot)
     middle_window_s: float = 0.5  # look this far around a target time for the sharpest frame
@@ -141,9 +152,18 @@ class KeyframesStage(Stage[KeyframesConfig]):
             if not getattr(self.config, name) > 0:
                 raise ConfigError(f"{name} must be above 0, got {getattr(self.config, name)}")
         self.device = str(device) if self.config.device == "auto" else self.config.device
+        for name, choices in (("shots_backend", BACKENDS), ("shots_precision", PRECISIONS)):
+            if getattr(self.config, name) not in choices:
+                raise ConfigError(f"{name} {getattr(self.config, name)!r}: use {', '.join(choices)}")
+        self.shots_runtime: str | None = None  # the backend that ran: torch-cpu, openvino-bf16, ...
         if self.config.shots_model == "transnetv2":
-            self.stream = TransNetV2Stream(load_transnetv2(self.device, self.config.shots_weights),
-                                           self.config.shots_batch)
+            if self.config.shots_recheck_margin < 0:
+                raise ConfigError(f"shots_recheck_margin must be 0 or more, got {self.config.shots_recheck_margin}")
+            model, self.shots_runtime = load_shots_model(
+                self.config.shots_backend, self.config.shots_precision, self.device, self.config.shots_weights,
+                self.config.shots_cache, (self.config.shots_threshold, self.config.gradual_threshold),
+                self.config.shots_recheck_margin)
+            self.stream = TransNetV2Stream(model, self.config.shots_batch)
         elif self.config.shots_model == "none":
             self.stream = None
         else:
@@ -212,7 +232,8 @@ class KeyframesStage(Stage[KeyframesConfig]):
             width=width, height=height, sharpness=round(self._quality(candidate).sharpness, 3),
             source={"path": run.video.relative, "width": run.info.width, "height": run.info.height,
                     "fps": run.info.fps},
-            provenance=[self.provenance(model=self.config.shots_model if self.stream else None)],
+            provenance=[self.provenance(model=self.config.shots_model if self.stream else None,
+                                        revision=self.shots_runtime)],
         )
         key = f"{run.video.video_id}_{shot_index:04d}_{candidate.index:07d}"
         return Sample(key, record, {"raw.jpg": buffer.getvalue()})
@@ -263,6 +284,8 @@ class KeyframesStage(Stage[KeyframesConfig]):
                                       self.config.gradual_min_frames)
             if self.stream:
                 self.stream.reset()
+            windows = (getattr(self.stream.model, "windows", 0), getattr(self.stream.model, "rechecked", 0)) \
+                if self.stream else (0, 0)
             motion, sound = MotionMeter(self.config.signals_step_s), SoundMeter(self.config.signals_step_s)
             pending: list[np.ndarray] = []
             error: VideoError | None = None
@@ -296,6 +319,9 @@ class KeyframesStage(Stage[KeyframesConfig]):
             for span in segmenter.finish():
                 self.finish_shot(run, span, buffer, writer, quarantine)
         writer.count("frames_decoded", len(run.times))
+        if self.stream and hasattr(self.stream.model, "rechecked"):  # OpenVINO: windows run, and again in f32
+            writer.count("shots_windows", self.stream.model.windows - windows[0])
+            writer.count("shots_windows_rechecked_f32", self.stream.model.rechecked - windows[1])
         if not run.times:  # nothing decoded at all: an undecodable stream, not a partial video
             reason, detail = (error.reason, error.detail) if error else ("decode", f"{video.path}: no frame decoded")
             quarantine.add(video.video_id, reason, detail, source=video.relative)

@@ -1,17 +1,22 @@
 """Keyframes stage throughput beside its two unavoidable parts: decoding and TransNetV2 inference.
 
 For each video prints frames/s of (1) decoding alone with PyAV (to 48x27 RGB, what the model needs), and
-``ffmpeg -f null`` when the binary exists, (2) TransNetV2 inference alone on those frames (batched windows), (3)
-the whole stage in steady state (model loaded; shards, JPEGs, shots and signals files written), then the
-stage's overhead over (1)+(2), and what the highlight signals cost inside it: the audio decoded and measured
-alone, and motion activity alone on the decoded small frames. Run: ``.venv/bin/python benchmarks/keyframes.py
-[VIDEO ...]`` (default: the music video in ../shared/data and the bundled 720p clip).
+``ffmpeg -f null`` when the binary exists, (2) TransNetV2 inference alone on those frames (batched windows) with
+the stage's backend (``shots_backend=auto``: OpenVINO on a CPU), and with PyTorch, (3) the whole stage in steady
+state (model loaded; shards, JPEGs, shots and signals files written), then the stage's overhead over (1)+(2),
+and what the highlight signals cost inside it: the audio decoded and measured alone, and motion activity alone
+on the decoded small frames. When the stage's backend is not torch, it also runs the whole stage with
+``shots_backend=torch`` and says whether the two found the same shots, and compares the stage with decoding plus
+TransNetV2 in PyTorch alone (the issue's aim: at least 4x on a CPU with bf16, 1.3x with f32 only; whether this
+CPU has AMX/AVX512-BF16 is printed). Run: ``.venv/bin/python benchmarks/keyframes.py [VIDEO ...]`` (default: the
+music video in ../shared/data and the bundled 720p clip).
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import json
 import pstats
 import shutil
 import subprocess
@@ -68,6 +73,15 @@ def ffmpeg_null(path: Path) -> float | None:
     return time.perf_counter() - start
 
 
+def cpu_bf16() -> str:
+    """The CPU's bf16 flags (Linux), e.g. ``amx_bf16 avx512_bf16``, or ``none``."""
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return "unknown"
+    return " ".join(sorted(flags & {"amx_bf16", "avx512_bf16"})) or "none"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("videos", nargs="*", type=Path,
@@ -75,30 +89,45 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=2)
     p.add_argument("--profile", action="store_true", help="print where the stage's time goes")
     args = p.parse_args()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
     stage = KeyframesStage(KeyframesConfig())
-    stage.setup("cuda" if torch.cuda.is_available() else "cpu")
-    print(f"torch {torch.__version__} ({torch.get_num_threads()} threads), PyAV {av.__version__}, device {stage.device}")
+    stage.setup(device)
+    reference = None  # the stage with shots_backend=torch, when the default backend is another
+    if not stage.shots_runtime.startswith("torch"):
+        reference = KeyframesStage(KeyframesConfig(shots_backend="torch"))
+        reference.setup(device)
+    torch_model = reference.stream.model if reference else stage.stream.model
+    print(f"torch {torch.__version__} ({torch.get_num_threads()} threads), PyAV {av.__version__}, "
+          f"device {stage.device}, TransNetV2 backend {stage.shots_runtime}, CPU bf16 flags: {cpu_bf16()}")
     for path in args.videos:
         frames = decode_small(path)
         n = len(frames)
         t_decode = best(lambda: decode_small(path), args.repeat)
         t_ffmpeg = ffmpeg_null(path)
 
-        def infer() -> None:
-            stream = TransNetV2Stream(stage.stream.model, stage.config.shots_batch)
+        def infer(model=stage.stream.model) -> None:
+            stream = TransNetV2Stream(model, stage.config.shots_batch)
             for i in range(0, n, 50):
                 stream.feed(frames[i:i + 50])
             stream.finish()
 
         t_infer = best(infer, args.repeat)
+        t_torch = best(lambda: infer(torch_model), args.repeat) if reference else t_infer
         [video] = discover_videos(path)
         out = Path(tempfile.mkdtemp())
+        shots: dict[str, list[list[int]]] = {}  # the last run's shots, by backend
 
-        def whole() -> None:
-            with ShardWriter(out, "bench", Quarantine(out / "q.jsonl", "bench")) as writer:
-                stage.run_task(Task(video.video_id, video, video.relative), writer, Quarantine(out / "q.jsonl", "b"))
+        def whole(which: KeyframesStage = stage) -> None:
+            folder = out / which.shots_runtime
+            folder.mkdir(exist_ok=True)
+            with ShardWriter(folder, "bench", Quarantine(folder / "q.jsonl", "bench")) as writer:
+                which.run_task(Task(video.video_id, video, video.relative), writer,
+                               Quarantine(folder / "q.jsonl", "b"))
+            found = json.loads((folder / "shots" / f"{video.video_id}.json").read_text())["shots"]
+            shots[which.shots_runtime] = [[shot["start_frame"], shot["end_frame"]] for shot in found]
 
         t_stage = best(whole, args.repeat)
+        t_reference = best(lambda: whole(reference), args.repeat) if reference else None
         t_sound = best(lambda: sound_alone(path), args.repeat)
         t_motion = best(lambda: motion_alone(frames), args.repeat)
         base = t_decode + t_infer
@@ -106,10 +135,23 @@ def main() -> None:
         print(f"  {'decode alone (PyAV -> 48x27)':38s} {n / t_decode:9.0f} frames/s")
         if t_ffmpeg:
             print(f"  {'decode alone (ffmpeg -f null)':38s} {n / t_ffmpeg:9.0f} frames/s")
-        print(f"  {'TransNetV2 inference alone':38s} {n / t_infer:9.0f} frames/s")
+        print(f"  {'TransNetV2 inference alone':38s} {n / t_infer:9.0f} frames/s  ({stage.shots_runtime})")
+        if reference:
+            print(f"  {'TransNetV2 inference alone, PyTorch':38s} {n / t_torch:9.0f} frames/s")
         print(f"  {'decode + inference (sum of the two)':38s} {n / base:9.0f} frames/s")
         print(f"  {'whole stage (steady state)':38s} {n / t_stage:9.0f} frames/s")
         print(f"  stage / (decode + inference) time: {t_stage / base:.3f}  (aim: <= 1.10)")
+        if reference:
+            torch_base = t_decode + t_torch
+            same = shots[stage.shots_runtime] == shots[reference.shots_runtime]
+            print(f"  {'whole stage, shots_backend=torch':38s} {n / t_reference:9.0f} frames/s")
+            print(f"  {'decode + TransNetV2 in PyTorch alone':38s} {n / torch_base:9.0f} frames/s")
+            print(f"  whole stage ({stage.shots_runtime}) / (decode + PyTorch alone): {torch_base / t_stage:.2f}x  "
+                  f"(aim: >= 4x with bf16, >= 1.3x with f32); same shots as the torch backend: "
+                  f"{'yes' if same else 'NO'} ({len(shots[stage.shots_runtime])} and "
+                  f"{len(shots[reference.shots_runtime])} shots)")
+            figure("keyframes", f"whole stage ({stage.shots_runtime}), {path.name}", n / t_stage, "frames/s",
+                   "decode + TransNetV2 in PyTorch alone", n / torch_base)
         print(f"  {'signals: audio decode + sound energy':38s} {t_sound:9.3f} s ({t_sound / t_stage:.1%} of the stage)")
         print(f"  {'signals: motion activity':38s} {t_motion:9.3f} s ({t_motion / t_stage:.1%} of the stage)")
         figure("keyframes", f"whole stage, {path.name}", n / t_stage, "frames/s", "decode + inference", n / base)
