@@ -48,6 +48,8 @@ class KeyframesConfig:
     gradual_threshold: float = 0.3  # dissolves/fades: all-frames probability ...
     gradual_min_frames: int = 5  # ... above gradual_threshold for at least this many frames
     shots_batch: int = operational(4)  # windows per forward pass (torch; openvino runs one window per call)
+    # run TransNetV2 in a thread of its own while the next frames decode (same probabilities, one batch later)
+    shots_overlap: bool = operational(True)
     # TransNetV2's runtime: auto (openvino when installed and on the CPU, else torch), torch, openvino (CPU).
     # Not operational: the backends' probabilities differ slightly (bf16 by up to about 0.006), which can move a
     # boundary whose probability sits at a threshold; the backend used is recorded in each record's provenance.
@@ -96,11 +98,15 @@ class Candidate:
 
 
 class FrameBuffer:
-    """Frames whose shot is not certain yet: the last ``dense`` frames all, earlier ones every ``step``-th.
+    """Frames whose shot is not certain yet: those within ``dense`` frames of the segmenter's position all,
+    earlier ones every ``step``-th.
 
-    TransNetV2 needs about 75 frames of look-ahead, so a shot becomes certain some frames after its end; the
-    dense part keeps every frame of short shots until then. Earlier candidates of a long shot are thinned to at
-    most ``max_sparse`` (every other one dropped, the step doubled), which bounds memory for any shot length.
+    A shot becomes certain some frames after its end (TransNetV2's look-ahead, plus windows waiting in a batch
+    or in flight); the dense part keeps every frame of a shot shorter than ``dense`` frames. Earlier candidates
+    of a long shot are thinned to at most ``max_sparse`` (every other one dropped, the step doubled), which bounds
+    memory for any shot length. Thinning follows the segmenter's position (:meth:`settle`), not the decoder's,
+    so the frames a shot is chosen from never depend on how far inference runs behind decoding (batch size,
+    backend, overlap).
     """
 
     def __init__(self, dense: int, step: int, max_sparse: int) -> None:
@@ -111,7 +117,10 @@ class FrameBuffer:
 
     def add(self, candidate: Candidate) -> None:
         self.dense.append(candidate)
-        if len(self.dense) > self.dense_size:
+
+    def settle(self, position: int) -> None:
+        """Thin the frames more than ``dense`` frames before ``position`` (the segmenter's)."""
+        while self.dense and self.dense[0].index < position - self.dense_size:
             old = self.dense.popleft()
             if old.index % self.step == 0:
                 self.sparse.append(old)
@@ -119,8 +128,10 @@ class FrameBuffer:
                     self.sparse = self.sparse[::2]
                     self.step *= 2
 
-    def take(self, span: ShotSpan) -> list[Candidate]:
-        """The kept frames of ``span``; everything up to its end is released."""
+    def take(self, span: ShotSpan, position: int) -> list[Candidate]:
+        """The kept frames of ``span``, which ended by the segmenter's ``position``; everything up to its end is
+        released."""
+        self.settle(position)
         kept = [c for c in (*self.sparse, *self.dense) if span.start <= c.index <= span.end]
         self.sparse = [c for c in self.sparse if c.index > span.end]
         while self.dense and self.dense[0].index <= span.end:
@@ -163,7 +174,8 @@ class KeyframesStage(Stage[KeyframesConfig]):
                 self.config.shots_backend, self.config.shots_precision, self.device, self.config.shots_weights,
                 self.config.shots_cache, (self.config.shots_threshold, self.config.gradual_threshold),
                 self.config.shots_recheck_margin)
-            self.stream = TransNetV2Stream(model, self.config.shots_batch)
+            batch = 1 if self.shots_runtime.startswith("openvino") else self.config.shots_batch
+            self.stream = TransNetV2Stream(model, batch, self.config.shots_overlap)
         elif self.config.shots_model == "none":
             self.stream = None
         else:
@@ -238,12 +250,12 @@ class KeyframesStage(Stage[KeyframesConfig]):
         key = f"{run.video.video_id}_{shot_index:04d}_{candidate.index:07d}"
         return Sample(key, record, {"raw.jpg": buffer.getvalue()})
 
-    def finish_shot(self, run: VideoRun, span: ShotSpan, buffer: FrameBuffer, writer: ShardWriter,
+    def finish_shot(self, run: VideoRun, span: ShotSpan, buffer: FrameBuffer, position: int, writer: ShardWriter,
                     quarantine: Quarantine) -> None:
         index = len(run.shots)
         start_s = run.times[span.start]
         end_s = run.times[span.end + 1] if span.end + 1 < len(run.times) else run.times[span.end] + self.frame_s(run)
-        frames = buffer.take(span)
+        frames = buffer.take(span, position)
         keyframes = []
         for candidate, scores in self.choose(frames, start_s, end_s):
             writer.count("keyframe_choices")
@@ -292,7 +304,12 @@ class KeyframesStage(Stage[KeyframesConfig]):
 
             def advance(probabilities: np.ndarray) -> None:
                 for span in segmenter.feed(probabilities):
-                    self.finish_shot(run, span, buffer, writer, quarantine)
+                    self.finish_shot(run, span, buffer, segmenter.position, writer, quarantine)
+                buffer.settle(segmenter.position)
+
+            def infer(frames: list[np.ndarray]) -> np.ndarray:
+                """Probabilities that became final; all zero (no boundary) with ``shots_model=none``."""
+                return self.stream.feed(np.stack(frames)) if self.stream else np.zeros((len(frames), 2), np.float32)
 
             try:
                 for decoded in source.frames(audio=sound.add):
@@ -303,21 +320,18 @@ class KeyframesStage(Stage[KeyframesConfig]):
                     small = decoded.frame.to_ndarray(width=INPUT_SIZE[1], height=INPUT_SIZE[0], format="rgb24",
                                                      interpolation="AREA")
                     motion.add(small, decoded.time_s)
-                    if self.stream:
-                        pending.append(small)
-                        if len(pending) == 50:
-                            advance(self.stream.feed(np.stack(pending)))
-                            pending.clear()
+                    pending.append(small)
+                    if len(pending) == 50:
+                        advance(infer(pending))
+                        pending.clear()
             except VideoError as exc:
                 error = exc
+            if pending:
+                advance(infer(pending))
             if self.stream:
-                if pending:
-                    advance(self.stream.feed(np.stack(pending)))
                 advance(self.stream.finish())
-            else:
-                advance(np.zeros((len(run.times), 2), np.float32))
             for span in segmenter.finish():
-                self.finish_shot(run, span, buffer, writer, quarantine)
+                self.finish_shot(run, span, buffer, segmenter.position, writer, quarantine)
         writer.count("frames_decoded", len(run.times))
         if self.stream and hasattr(self.stream.model, "rechecked"):  # OpenVINO: windows run, and again in f32
             writer.count("shots_windows", self.stream.model.windows - windows[0])

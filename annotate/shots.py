@@ -11,6 +11,8 @@ assigned too.
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -88,18 +90,28 @@ class TransNetV2Stream:
 
     ``model`` is torch's ``TransNetV2`` (its ``predict_raw``) or an object with ``predict_windows`` (uint8
     ``[B, 100, 27, 48, 3]`` -> ``[B, 100, 2]``), such as :class:`annotate.transnetv2_openvino.OpenVINOTransNetV2`.
+
+    With ``overlap``, a batch of windows runs in a worker thread while the caller decodes the next frames (both
+    PyTorch and OpenVINO release the GIL while they compute), so a batch's probabilities come out one batch
+    later; they are the same numbers in the same order.
     """
 
-    def __init__(self, model, batch_size: int = 4) -> None:
+    def __init__(self, model, batch_size: int = 4, overlap: bool = False) -> None:
         self.model = model
         self.batch_size = batch_size
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="transnetv2") if overlap else None
+        self._running: deque[Future] = deque()
         self.reset()
 
     def reset(self) -> None:
+        """Forget the stream so far (a batch still running is waited for and dropped)."""
+        wait(self._running)
+        self._running.clear()
         self._padded: list[np.ndarray] = []  # padded frames from padded index self._offset on
         self._offset = 0
         self._window = 0  # next window: padded frames [STEP*k, STEP*k + WINDOW)
         self._frames = 0
+        self._returned = 0  # frames whose probabilities were returned
         self._last: np.ndarray | None = None
 
     def _ready(self, final: bool) -> list[int]:
@@ -112,28 +124,39 @@ class TransNetV2Stream:
         return windows
 
     def _predict(self, batch: np.ndarray) -> np.ndarray:
-        """``[B, WINDOW, 27, 48, 3]`` uint8 windows -> ``[B, WINDOW, 2]`` probabilities of the two heads."""
+        """``[B, WINDOW, 27, 48, 3]`` uint8 windows -> ``[B * STEP, 2]``: the two heads' probabilities of the
+        windows' middle frames, in order."""
         if hasattr(self.model, "predict_windows"):  # another backend (annotate.transnetv2_openvino)
-            return self.model.predict_windows(batch)
-        import torch
+            heads = self.model.predict_windows(batch)
+        else:
+            import torch
 
-        with torch.no_grad():
-            single, many = self.model.predict_raw(torch.from_numpy(batch).to(self.model.device))
-        return torch.cat([single, many], dim=-1).float().cpu().numpy()
+            with torch.no_grad():
+                single, many = self.model.predict_raw(torch.from_numpy(batch).to(self.model.device))
+            heads = torch.cat([single, many], dim=-1).float().cpu().numpy()
+        return heads[:, PAD:PAD + STEP].reshape(-1, 2)
 
     def _run(self, final: bool = False) -> np.ndarray:
         out: list[np.ndarray] = []
         while windows := self._ready(final):
             batch = np.stack([np.stack(self._padded[STEP * k - self._offset:STEP * k - self._offset + WINDOW])
                               for k in windows])
-            out.append(self._predict(batch)[:, PAD:PAD + STEP].reshape(-1, 2))
+            if self._worker:
+                self._running.append(self._worker.submit(self._predict, batch))
+            else:
+                out.append(self._predict(batch))
             self._window = windows[-1] + 1
             drop = STEP * self._window - self._offset
             del self._padded[:drop]
             self._offset += drop
             if not final and len(windows) < self.batch_size:
                 break
-        return np.concatenate(out) if out else np.zeros((0, 2), np.float32)
+        while len(self._running) > (0 if final else 1):  # one batch runs on while the caller decodes
+            out.append(self._running.popleft().result())
+        probabilities = np.concatenate(out) if out else np.zeros((0, 2), np.float32)
+        probabilities = probabilities[:self._frames - self._returned]  # the end's padding has none
+        self._returned += len(probabilities)
+        return probabilities
 
     def feed(self, frames: np.ndarray) -> np.ndarray:
         """Add frames; returns ``[N, 2]`` probabilities (single-frame head, all-frames head) that became final."""
@@ -150,11 +173,9 @@ class TransNetV2Stream:
         """Pad the end as ``predict_frames`` does and return the remaining probabilities."""
         if self._frames == 0:
             return np.zeros((0, 2), np.float32)
-        done = STEP * self._window  # frames with a probability so far
         rest = self._frames % STEP or STEP
         self._padded.extend([self._last] * (PAD + STEP - rest))
-        probabilities = self._run(final=True)
-        return probabilities[: self._frames - done]
+        return self._run(final=True)
 
 
 @dataclass(frozen=True)
@@ -211,6 +232,11 @@ class ShotSegmenter:
                 if long_enough and not has_cut and first > self._start:
                     yield from self._split((first + i - 1) // 2)
             self._index += 1
+
+    @property
+    def position(self) -> int:
+        """The frame being read (while a shot is yielded), else the next frame to read."""
+        return self._index
 
     def finish(self) -> Iterator[ShotSpan]:
         """The last shot (a transition still open at the end belongs to it)."""

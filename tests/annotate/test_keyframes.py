@@ -185,15 +185,35 @@ def test_usage_errors_exit_2(tmp_path, capsys):
     assert "unknown keyframes setting(s) ['interval']" in capsys.readouterr().err
 
 
-def test_frame_buffer_keeps_recent_frames_and_thins_old_ones():
+def frame_buffer(decoded: int, position: int) -> FrameBuffer:
+    """A buffer holding frames 0..decoded-1 (the decoder's head), settled at the segmenter's ``position``."""
     buffer = FrameBuffer(dense=10, step=2, max_sparse=4)
-    for i in range(40):
+    for i in range(decoded):
         buffer.add(type("C", (), {"index": i})())
+    buffer.settle(position)
+    return buffer
+
+
+def test_frame_buffer_keeps_recent_frames_and_thins_old_ones():
+    buffer = frame_buffer(40, 40)
     assert [c.index for c in buffer.dense] == list(range(30, 40))
     assert len(buffer.sparse) <= 4 and buffer.step > 2
-    kept = buffer.take(ShotSpan(0, 34))
+    kept = buffer.take(ShotSpan(0, 34), 40)
     assert [c.index for c in kept][-5:] == [30, 31, 32, 33, 34]
     assert [c.index for c in buffer.dense] == [35, 36, 37, 38, 39] and buffer.sparse == [] and buffer.step == 2
+
+
+def test_frame_buffer_thins_behind_the_segmenter_so_inference_lag_changes_nothing():
+    """A decoder 60 frames ahead of the segmenter (big batches, a window in flight) leaves a shot the same
+    frames to choose from as one just ahead of it."""
+    near, far = frame_buffer(41, 38), frame_buffer(101, 38)
+    assert [c.index for c in far.dense][:10] == list(range(28, 38))  # kept: within 10 of the segmenter
+    first = [c.index for c in near.take(ShotSpan(0, 34), 38)]
+    assert first == [c.index for c in far.take(ShotSpan(0, 34), 38)] and first[-7:] == list(range(28, 35))
+    for i in range(41, 101):  # the near decoder catches up; a 36-frame shot ends at the segmenter's frame 80
+        near.add(type("C", (), {"index": i})())
+    second = [c.index for c in near.take(ShotSpan(35, 70), 80)]
+    assert second == [c.index for c in far.take(ShotSpan(35, 70), 80)] and second[-1] == 70
 
 
 def test_scaled_size_never_upscales():
