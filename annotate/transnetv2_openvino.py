@@ -42,7 +42,7 @@ WINDOW_SHAPE = (1, 100, 27, 48, 3)  # [batch, frames, height, width, RGB], uint8
 EXPORT_VERSION = 1  # bump when the export (wrapper, opset, IR options) changes: old cache folders are not used
 OPSET = 18
 
-_compiled: dict[tuple[str, str], object] = {}
+_compiled: dict[tuple[str, str, int], object] = {}
 _lock = threading.Lock()
 
 
@@ -201,9 +201,18 @@ def cached_model(weights: str | None, cache: str | None) -> Path:
 
 
 def compile_model(xml: Path, precision: str):
-    """The compiled model for an IR and a resolved precision, once per process."""
+    """The compiled model for an IR and a resolved precision, once per process.
+
+    It runs on as many threads as torch may use in this process (``torch.get_num_threads()``: all cores, or
+    ``OMP_NUM_THREADS``, which ``accelerate launch`` sets to the cores per process), without pinning threads to
+    cores: several processes on one machine would otherwise pin theirs to the same cores and queue behind each
+    other.
+    """
+    import torch
+
     ov = import_openvino()
-    key = (str(xml), precision)
+    threads = torch.get_num_threads()
+    key = (str(xml), precision, threads)
     with _lock:
         if key not in _compiled:
             core = ov.Core()
@@ -212,7 +221,9 @@ def compile_model(xml: Path, precision: str):
             except Exception as exc:
                 raise ModelError(f"the cached OpenVINO model {str(xml.parent)!r} cannot be read ({exc}): delete "
                                  "that folder (it is exported again) or set shots_backend=torch") from exc
-            compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": precision})
+            compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": precision,
+                                                         "INFERENCE_NUM_THREADS": threads,
+                                                         "ENABLE_CPU_PINNING": False})
             used = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()  # an ov.Type
             if used != precision:
                 raise ModelError(f"OpenVINO compiled TransNetV2 with {used}, not the {precision} asked for: set "

@@ -118,6 +118,22 @@ def test_precision_auto_is_bf16_where_the_cpu_has_it():
     assert ov_module.resolve_precision("f32") == "f32"
 
 
+def test_openvino_takes_torchs_thread_count_unpinned(openvino_model):
+    """Two processes of a launch on one machine each get their share of cores (accelerate sets
+    OMP_NUM_THREADS, which torch follows) and never pin their threads onto the same cores."""
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        compiled = ov_module.compile_model(openvino_model.xml, "f32")
+        assert compiled.get_property("INFERENCE_NUM_THREADS") == 1
+        assert compiled.get_property("ENABLE_CPU_PINNING") is False
+    finally:
+        torch.set_num_threads(before)
+    assert ov_module.compile_model(openvino_model.xml, "f32").get_property("INFERENCE_NUM_THREADS") == before
+
+
 @pytest.mark.parametrize("settings, message", [
     ({"shots_backend": "onnx"}, "shots_backend 'onnx'"),
     ({"shots_precision": "fp16"}, "shots_precision 'fp16'"),
