@@ -5,10 +5,12 @@ For each video prints frames/s of (1) decoding alone with PyAV (to 48x27 RGB, wh
 the stage's backend (``shots_backend=auto``: OpenVINO on a CPU), and with PyTorch, (3) the whole stage in steady
 state (model loaded; shards, JPEGs, shots and signals files written), then the stage's overhead over (1)+(2),
 and what the highlight signals cost inside it: the audio decoded and measured alone, and motion activity alone
-on the decoded small frames. When the stage's backend is not torch, it also runs the whole stage with
-``shots_backend=torch`` and says whether the two found the same shots, and compares the stage with decoding plus
-TransNetV2 in PyTorch alone (the issue's aim: at least 4x on a CPU with bf16, 1.3x with f32 only; whether this
-CPU has AMX/AVX512-BF16 is printed). Run: ``.venv/bin/python benchmarks/keyframes.py [VIDEO ...]`` (default: the
+on the decoded small frames. The whole stage also runs with ``shots_overlap=false`` (inference waits for
+decoding), and when its backend is not torch, with ``shots_precision=f32`` (what a CPU without bf16 gets) and
+``shots_backend=torch``; each says whether it found the same shots and keyframes as the default. The stage is
+compared with decoding plus TransNetV2 in PyTorch alone (the issue's aim: at least 4x on a CPU with bf16, 1.3x
+with f32 only; whether this CPU has AMX/AVX512-BF16 is printed, and the load average, as other work on the
+machine slows OpenVINO more than PyTorch). Run: ``.venv/bin/python benchmarks/keyframes.py [VIDEO ...]`` (default: the
 music video in ../shared/data and the bundled 720p clip).
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import os
 import pstats
 import shutil
 import subprocess
@@ -82,6 +85,22 @@ def cpu_bf16() -> str:
     return " ".join(sorted(flags & {"amx_bf16", "avx512_bf16"})) or "none"
 
 
+def variants(stage: KeyframesStage, device: str) -> dict[str, KeyframesStage]:
+    """The default stage beside what it is compared with: without overlap, and when its backend is not torch,
+    OpenVINO forced to f32 (what a CPU without bf16 gets) and the torch backend."""
+    configs = {"default": None, "shots_overlap=false": KeyframesConfig(shots_overlap=False)}
+    if not stage.shots_runtime.startswith("torch"):
+        if stage.shots_runtime != "openvino-f32":
+            configs["shots_precision=f32"] = KeyframesConfig(shots_precision="f32")
+        configs["shots_backend=torch"] = KeyframesConfig(shots_backend="torch")
+    stages = {"default": stage}
+    for label, config in configs.items():
+        if config is not None:
+            stages[label] = KeyframesStage(config)
+            stages[label].setup(device)
+    return stages
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("videos", nargs="*", type=Path,
@@ -92,13 +111,12 @@ def main() -> None:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     stage = KeyframesStage(KeyframesConfig())
     stage.setup(device)
-    reference = None  # the stage with shots_backend=torch, when the default backend is another
-    if not stage.shots_runtime.startswith("torch"):
-        reference = KeyframesStage(KeyframesConfig(shots_backend="torch"))
-        reference.setup(device)
-    torch_model = reference.stream.model if reference else stage.stream.model
+    stages = variants(stage, device)
+    reference = stages.get("shots_backend=torch")
+    torch_model = (reference or stage).stream.model
     print(f"torch {torch.__version__} ({torch.get_num_threads()} threads), PyAV {av.__version__}, "
-          f"device {stage.device}, TransNetV2 backend {stage.shots_runtime}, CPU bf16 flags: {cpu_bf16()}")
+          f"device {stage.device}, TransNetV2 backend {stage.shots_runtime}, CPU bf16 flags: {cpu_bf16()}, "
+          f"load average {os.getloadavg()[0]:.1f}")
     for path in args.videos:
         frames = decode_small(path)
         n = len(frames)
@@ -106,7 +124,7 @@ def main() -> None:
         t_ffmpeg = ffmpeg_null(path)
 
         def infer(model=stage.stream.model) -> None:
-            stream = TransNetV2Stream(model, stage.config.shots_batch)
+            stream = TransNetV2Stream(model, stage.stream.batch_size)
             for i in range(0, n, 50):
                 stream.feed(frames[i:i + 50])
             stream.finish()
@@ -115,23 +133,23 @@ def main() -> None:
         t_torch = best(lambda: infer(torch_model), args.repeat) if reference else t_infer
         [video] = discover_videos(path)
         out = Path(tempfile.mkdtemp())
-        shots: dict[str, list[list[int]]] = {}  # the last run's shots, by backend
+        shots: dict[str, list[list[int]]] = {}  # each variant's last run's shots and keyframes
 
-        def whole(which: KeyframesStage = stage) -> None:
-            folder = out / which.shots_runtime
+        def whole(label: str = "default") -> None:
+            folder = out / label
             folder.mkdir(exist_ok=True)
             with ShardWriter(folder, "bench", Quarantine(folder / "q.jsonl", "bench")) as writer:
-                which.run_task(Task(video.video_id, video, video.relative), writer,
-                               Quarantine(folder / "q.jsonl", "b"))
+                stages[label].run_task(Task(video.video_id, video, video.relative), writer,
+                                       Quarantine(folder / "q.jsonl", "b"))
             found = json.loads((folder / "shots" / f"{video.video_id}.json").read_text())["shots"]
-            shots[which.shots_runtime] = [[shot["start_frame"], shot["end_frame"]] for shot in found]
+            shots[label] = [[shot["start_frame"], shot["end_frame"], shot["keyframes"]] for shot in found]
 
-        t_stage = best(whole, args.repeat)
-        t_reference = best(lambda: whole(reference), args.repeat) if reference else None
+        times = {label: best(lambda: whole(label), args.repeat) for label in stages}
+        t_stage = times["default"]
         t_sound = best(lambda: sound_alone(path), args.repeat)
         t_motion = best(lambda: motion_alone(frames), args.repeat)
         base = t_decode + t_infer
-        print(f"\n{path.name}: {n} frames")
+        print(f"\n{path.name}: {n} frames, load average {os.getloadavg()[0]:.1f}")
         print(f"  {'decode alone (PyAV -> 48x27)':38s} {n / t_decode:9.0f} frames/s")
         if t_ffmpeg:
             print(f"  {'decode alone (ffmpeg -f null)':38s} {n / t_ffmpeg:9.0f} frames/s")
@@ -139,24 +157,28 @@ def main() -> None:
         if reference:
             print(f"  {'TransNetV2 inference alone, PyTorch':38s} {n / t_torch:9.0f} frames/s")
         print(f"  {'decode + inference (sum of the two)':38s} {n / base:9.0f} frames/s")
-        print(f"  {'whole stage (steady state)':38s} {n / t_stage:9.0f} frames/s")
+        for label, seconds in times.items():
+            same = "" if label == "default" else \
+                f"  (same shots and keyframes as the default: {'yes' if shots[label] == shots['default'] else 'NO'})"
+            print(f"  {'whole stage, ' + label:38s} {n / seconds:9.0f} frames/s{same}")
         print(f"  stage / (decode + inference) time: {t_stage / base:.3f}  (aim: <= 1.10)")
+        figure("keyframes", f"whole stage, {path.name}", n / t_stage, "frames/s", "decode + inference", n / base)
+        figure("keyframes", f"whole stage, {path.name}", n / t_stage, "frames/s", "shots_overlap=false",
+               n / times["shots_overlap=false"])
         if reference:
             torch_base = t_decode + t_torch
-            same = shots[stage.shots_runtime] == shots[reference.shots_runtime]
-            print(f"  {'whole stage, shots_backend=torch':38s} {n / t_reference:9.0f} frames/s")
             print(f"  {'decode + TransNetV2 in PyTorch alone':38s} {n / torch_base:9.0f} frames/s")
-            print(f"  whole stage ({stage.shots_runtime}) / (decode + PyTorch alone): {torch_base / t_stage:.2f}x  "
-                  f"(aim: >= 4x with bf16, >= 1.3x with f32); same shots as the torch backend: "
-                  f"{'yes' if same else 'NO'} ({len(shots[stage.shots_runtime])} and "
-                  f"{len(shots[reference.shots_runtime])} shots)")
+            print(f"  whole stage ({stage.shots_runtime}) / (decode + PyTorch alone): {torch_base / t_stage:.2f}x "
+                  f"(aim: >= 4x with bf16, >= 1.3x with f32 only); {len(shots['default'])} shots")
             figure("keyframes", f"whole stage ({stage.shots_runtime}), {path.name}", n / t_stage, "frames/s",
                    "decode + TransNetV2 in PyTorch alone", n / torch_base)
+            if "shots_precision=f32" in times:
+                print(f"  whole stage, openvino-f32 / (decode + PyTorch alone): "
+                      f"{torch_base / times['shots_precision=f32']:.2f}x (a CPU without bf16)")
+                figure("keyframes", f"whole stage (openvino-f32), {path.name}", n / times["shots_precision=f32"],
+                       "frames/s", "decode + TransNetV2 in PyTorch alone", n / torch_base)
         print(f"  {'signals: audio decode + sound energy':38s} {t_sound:9.3f} s ({t_sound / t_stage:.1%} of the stage)")
         print(f"  {'signals: motion activity':38s} {t_motion:9.3f} s ({t_motion / t_stage:.1%} of the stage)")
-        figure("keyframes", f"whole stage, {path.name}", n / t_stage, "frames/s", "decode + inference", n / base)
-        figure("keyframes", f"whole stage, {path.name}", n / t_stage, "frames/s", "TransNetV2 inference alone",
-               n / t_infer)
         if args.profile:
             profiler = cProfile.Profile()
             profiler.runcall(whole)
