@@ -23,13 +23,16 @@ def test_plain_wheel_in_fresh_venv(tmp_path, repo):
         w.write(Sample("pair0", pair_record(0)))
     publish(tmp_path / "stage", tmp_path / "skyscript-100m", progress=False)
 
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path / "dist"),
-                    str(repo)], check=True)
+    # built with this environment's setuptools (no isolated build environment to set up), and installed by this
+    # environment's pip into a venv without one (--python; no ensurepip), without byte-compiling every package
+    # (--no-compile): the same wheel and the same resolved packages, in a fraction of the time
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                    "-w", str(tmp_path / "dist"), str(repo)], check=True)
     [wheel] = (tmp_path / "dist").glob("skyscript_100m-*.whl")
-    venv.create(tmp_path / "env", with_pip=True)
+    venv.create(tmp_path / "env", with_pip=False)
     python = tmp_path / "env" / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    "-c", str(repo / "constraints.txt"), str(wheel)], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-compile",
+                    "--disable-pip-version-check", "-c", str(repo / "constraints.txt"), str(wheel)], check=True)
 
     work = tmp_path / "elsewhere"  # no checkout on the path
     work.mkdir()
@@ -54,8 +57,8 @@ def test_plain_wheel_in_fresh_venv(tmp_path, repo):
     for command in (["validate", str(tmp_path / "skyscript-100m")], ["card", str(tmp_path / "skyscript-100m")]):
         result = subprocess.run([str(skyscript), *command], cwd=work, env=env, capture_output=True, text=True)
         assert result.returncode == 0, result.stdout + result.stderr
-    assert "frame: 3 valid" in subprocess.run([str(skyscript), "validate", str(tmp_path / "skyscript-100m")],
-                                              cwd=work, env=env, capture_output=True, text=True).stdout
+        if command[0] == "validate":
+            assert "frame: 3 valid" in result.stdout
     result = subprocess.run([str(skyscript), "keyframes", "in", "out"], cwd=work, env=env, capture_output=True,
                             text=True)
     assert result.returncode == 1 and "skyscript-100m[annotate]" in result.stderr

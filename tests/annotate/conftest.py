@@ -1,4 +1,5 @@
-"""Stage outputs on the real music video, made once per session for the tests that read them."""
+"""Stage outputs made once per session for the tests that read them: the real music video's chain, and the
+keyframes stage on pieces of real video joined by hard cuts (``tests/videos.py``)."""
 
 from __future__ import annotations
 
@@ -52,3 +53,16 @@ def music_script(music_calibrate):
     out = music_calibrate.parent / "script"
     run_stage(ScriptStage(ScriptConfig()), music_calibrate, out, progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def joined_keyframes(shared_data, tmp_path_factory):
+    """The ``ORDER`` pieces (40 frames each) joined by 16 hard cuts, and the keyframes stage on it with a keyframe
+    every second (TransNetV2 runs once for ``test_shots.py`` and ``test_script.py``: the shots do not depend on
+    ``every_s``): the :class:`videos.Joined` and the stage's OUT."""
+    from videos import joined
+
+    folder = tmp_path_factory.mktemp("joined")
+    video = joined(shared_data, folder / "joined.mp4", piece=40)
+    run_stage(KeyframesStage(KeyframesConfig(every_s=1.0)), video.path, folder / "keyframes", progress=False)
+    return video, folder / "keyframes"

@@ -32,12 +32,13 @@ DEMO = Path(os.environ.get("RUN_TEST_CONFIG", Path(__file__).resolve().parents[2
 
 @pytest.fixture(scope="module")
 def clips(shared_data, tmp_path_factory) -> Path:
-    """Three 3-second clips of the music video, with their sound."""
+    """Three 2-second clips of the music video, with their sound (three, so that two processes split the tasks
+    unevenly; short, as every frame passes each stage's models)."""
     folder = tmp_path_factory.mktemp("clips")
     source = shared_data / "transnetv2-test.mp4"
     for i, start in enumerate((459, 3386, 4037)):
-        write_video_with_audio(folder / f"c{i}.mp4", read_frames(source, start, start + 75),
-                               read_audio(source, start / 25, (start + 75) / 25))
+        write_video_with_audio(folder / f"c{i}.mp4", read_frames(source, start, start + 50),
+                               read_audio(source, start / 25, (start + 50) / 25))
     return folder
 
 

@@ -9,7 +9,7 @@ import shutil
 import datasets
 import numpy as np
 import pytest
-from videos import ORDER, joined, moving_window, read_frames, write_video
+from videos import ORDER, moving_window, read_frames, write_video
 
 from annotate.config import ConfigError
 from annotate.keyframes import KeyframesConfig, KeyframesStage
@@ -40,10 +40,13 @@ def run_chain(video, folder, **settings):
 
 
 @pytest.fixture(scope="module")
-def joined_script(shared_data, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("joined-script")
-    video = joined(shared_data, folder / "joined.mp4", piece=PIECE)
-    return video, run_chain(video.path, folder)
+def joined_script(joined_keyframes, tmp_path_factory):
+    """The script stage on the joined video's keyframes (a keyframe a second; ``conftest.joined_keyframes``)."""
+    video, keyframes = joined_keyframes
+    assert video.frames == len(ORDER) * PIECE
+    out = tmp_path_factory.mktemp("joined-script") / "script"
+    run_stage(ScriptStage(ScriptConfig()), keyframes, out, progress=False)
+    return video, out
 
 
 def test_every_shot_is_in_exactly_one_script_with_its_real_duration(joined_script):

@@ -27,7 +27,8 @@ def small_frames(path, limit: int) -> np.ndarray:
                                       interpolation="AREA") for _, f in zip(range(limit), container.decode(video=0))])
 
 
-@pytest.mark.parametrize("count", [1, 49, 50, 51, 333])
+# 222 frames (six feeds of 37): windows come out of feeds, one feed midway makes none, and finish adds two
+@pytest.mark.parametrize("count", [1, 49, 50, 51, 222])
 def test_stream_matches_predict_frames(model, shared_data, count):
     frames = small_frames(shared_data / "transnetv2-test.mp4", count)
     single, many = model.predict_frames(torch.from_numpy(frames), quiet=True)
@@ -41,12 +42,12 @@ def test_stream_matches_predict_frames(model, shared_data, count):
 
 def test_overlapped_stream_gives_the_same_probabilities_one_batch_later(model, shared_data):
     """Windows run in a worker thread: the same numbers, every frame once, the last batch out at finish()."""
-    frames = small_frames(shared_data / "transnetv2-test.mp4", 333)
-    chunks = [frames[i:i + 50] for i in range(0, 333, 50)]
+    frames = small_frames(shared_data / "transnetv2-test.mp4", 222)  # five windows, the last two in one batch
+    chunks = [frames[i:i + 50] for i in range(0, 222, 50)]
     plain, overlapped = TransNetV2Stream(model, batch_size=2), TransNetV2Stream(model, batch_size=2, overlap=True)
     expected = [plain.feed(chunk) for chunk in chunks] + [plain.finish()]
     got = [overlapped.feed(chunk) for chunk in chunks] + [overlapped.finish()]
-    assert sum(map(len, got)) == 333 and len(got[-1]) > len(expected[-1])  # later, not fewer
+    assert sum(map(len, got)) == 222 and len(got[-1]) > len(expected[-1])  # later, not fewer
     np.testing.assert_array_equal(np.concatenate(got), np.concatenate(expected))
     overlapped.feed(chunks[0])
     overlapped.reset()  # a video abandoned with a batch in flight: the next one starts clean
@@ -83,12 +84,25 @@ def detected(out, name) -> list[int]:
     return [s["start_frame"] for s in shots[1:]]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("dissolve", [0, 12], ids=["hard-cuts", "cross-dissolves"])
-def test_boundaries_on_real_joined_video(shared_data, tmp_path, dissolve):
-    video = joined(shared_data, tmp_path / "joined.mp4", piece=40, dissolve=dissolve)
+def check_boundaries(video, out) -> None:
     truth = [(c, c) for c in video.cuts] or video.transitions
     assert len(truth) == 16
+    precision, recall, score = f1(detected(out, "joined"), truth, tolerance=2)
+    assert score >= 0.95, (precision, recall, detected(out, "joined"), truth)
+
+
+@pytest.mark.slow
+def test_boundaries_on_real_joined_video_with_hard_cuts(joined_keyframes):
+    """The stage's shots on pieces joined by hard cuts (its run with a keyframe a second, shared with
+    ``test_script.py``: ``every_s`` changes the keyframes, not the shots)."""
+    video, out = joined_keyframes
+    assert video.cuts and not video.transitions
+    check_boundaries(video, out)
+
+
+@pytest.mark.slow
+def test_boundaries_on_real_joined_video_with_cross_dissolves(shared_data, tmp_path):
+    video = joined(shared_data, tmp_path / "joined.mp4", piece=40, dissolve=12)
+    assert video.transitions and not video.cuts
     run_stage(KeyframesStage(KeyframesConfig()), video.path, tmp_path / "out", progress=False)
-    precision, recall, score = f1(detected(tmp_path / "out", "joined"), truth, tolerance=2)
-    assert score >= 0.95, (precision, recall, detected(tmp_path / "out", "joined"), truth)
+    check_boundaries(video, tmp_path / "out")
