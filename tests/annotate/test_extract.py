@@ -17,10 +17,11 @@ from builder.validation import check_sample
 
 @pytest.fixture(scope="module")
 def privacy_out(repo, tmp_path_factory):
-    """The bundled clip through keyframes (one per second) and privacy: five frames with raw.jpg and jpg."""
+    """The bundled clip through keyframes (one per second, at 640x360: the detectors' time goes with the pixels)
+    and privacy: five frames with raw.jpg and jpg."""
     root = tmp_path_factory.mktemp("extract")
-    run_stage(KeyframesStage(KeyframesConfig(every_s=1.0)), repo / "samples" / "bigbuckbunny.mp4", root / "kf",
-              progress=False)
+    run_stage(KeyframesStage(KeyframesConfig(every_s=1.0, max_side=640)), repo / "samples" / "bigbuckbunny.mp4",
+              root / "kf", progress=False)
     run_stage(PrivacyStage(PrivacyConfig(temporal_radius=0)), root / "kf", root / "privacy", progress=False)
     return root / "privacy"
 
