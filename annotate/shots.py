@@ -51,7 +51,7 @@ def resolve_backend(backend: str, device: str) -> str:
     ``device`` is the CPU, else torch."""
     if backend != "auto":
         return backend
-    from annotate.transnetv2_openvino import import_openvino
+    from annotate.openvino_cpu import import_openvino
 
     return "openvino" if str(device).split(":")[0] == "cpu" and import_openvino() is not None else "torch"
 

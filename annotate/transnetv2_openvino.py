@@ -15,65 +15,37 @@ flip a frame sitting at a threshold (frame 218 of the music video: 0.49988 in to
 f32 re-check of :class:`OpenVINOTransNetV2`.
 ``auto`` is bf16 where the CPU offers it, else f32 (never f16, OpenVINO's default on ARM).
 
-Importing ``openvino`` normally starts its usage telemetry (events sent to Google Analytics, a client id
-written to ``~/intel``); :func:`import_openvino` imports it with the telemetry package blocked, so OpenVINO
-uses its own no-op stub: a pipeline run stays offline and writes nothing outside its folders and the cache.
+OpenVINO is imported without its telemetry and compiled under the pipeline's thread policy
+(:mod:`annotate.openvino_cpu`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import os
 import shutil
-import sys
 import tempfile
-import threading
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 from annotate.errors import ModelError
+from annotate.openvino_cpu import bf16_supported, compile_model, import_openvino, openvino_version
 from annotate.shots import PAD, PRECISIONS, STEP, load_transnetv2
 
 WINDOW_SHAPE = (1, 100, 27, 48, 3)  # [batch, frames, height, width, RGB], uint8
 EXPORT_VERSION = 1  # bump when the export (wrapper, opset, IR options) changes: old cache folders are not used
 OPSET = 18
 
-_compiled: dict[tuple[str, str, int], object] = {}
-_lock = threading.Lock()
-
-
-def import_openvino():
-    """The ``openvino`` module with its telemetry off (see the module's doc); ``None`` when it is not installed."""
-    if "openvino" not in sys.modules:
-        sys.modules.setdefault("openvino_telemetry", None)  # its import fails: openvino falls back to a stub
-    try:
-        import openvino
-    except ImportError:
-        return None
-    return openvino
-
-
-def openvino_version() -> str:
-    try:
-        return importlib.metadata.version("openvino")
-    except importlib.metadata.PackageNotFoundError:  # an unpackaged build
-        return import_openvino().get_version().split("-")[0]
+REMEDY = "delete the cached model's folder (it is exported again) or set shots_backend=torch"
 
 
 def default_cache() -> Path:
     """``$XDG_CACHE_HOME/skyscript-100m/openvino``, else ``~/.cache/skyscript-100m/openvino``."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "skyscript-100m" / "openvino"
-
-
-def bf16_supported() -> bool:
-    """Whether OpenVINO's CPU plugin offers bf16 here (AMX or AVX512-BF16 on x86)."""
-    ov = import_openvino()
-    return ov is not None and "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
 
 
 def resolve_precision(precision: str) -> str:
@@ -200,38 +172,6 @@ def cached_model(weights: str | None, cache: str | None) -> Path:
     return final / "model.xml"
 
 
-def compile_model(xml: Path, precision: str):
-    """The compiled model for an IR and a resolved precision, once per process.
-
-    It runs on as many threads as torch may use in this process (``torch.get_num_threads()``: all cores, or
-    ``OMP_NUM_THREADS``, which ``accelerate launch`` sets to the cores per process), without pinning threads to
-    cores: several processes on one machine would otherwise pin theirs to the same cores and queue behind each
-    other.
-    """
-    import torch
-
-    ov = import_openvino()
-    threads = torch.get_num_threads()
-    key = (str(xml), precision, threads)
-    with _lock:
-        if key not in _compiled:
-            core = ov.Core()
-            try:
-                model = core.read_model(str(xml))
-            except Exception as exc:
-                raise ModelError(f"the cached OpenVINO model {str(xml.parent)!r} cannot be read ({exc}): delete "
-                                 "that folder (it is exported again) or set shots_backend=torch") from exc
-            compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": precision,
-                                                         "INFERENCE_NUM_THREADS": threads,
-                                                         "ENABLE_CPU_PINNING": False})
-            used = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()  # an ov.Type
-            if used != precision:
-                raise ModelError(f"OpenVINO compiled TransNetV2 with {used}, not the {precision} asked for: set "
-                                 "shots_precision=auto")
-            _compiled[key] = compiled
-        return _compiled[key]
-
-
 class OpenVINOTransNetV2:
     """TransNetV2 windows through OpenVINO: :meth:`predict_windows` stands in for ``predict_raw``.
 
@@ -249,10 +189,10 @@ class OpenVINOTransNetV2:
                              "or set shots_backend=torch")
         self.precision = resolve_precision(precision)
         self.xml = cached_model(weights, cache)
-        self.request = compile_model(self.xml, self.precision).create_infer_request()
+        self.request = compile_model(self.xml, self.precision, REMEDY).create_infer_request()
         self.thresholds = np.asarray(thresholds if thresholds is not None else (0.5, 0.3), np.float32)
         self.margin = margin
-        self.exact = (compile_model(self.xml, "f32").create_infer_request()
+        self.exact = (compile_model(self.xml, "f32", REMEDY).create_infer_request()
                       if self.precision != "f32" and thresholds is not None and margin > 0 else None)
         self.windows = self.rechecked = 0
 
