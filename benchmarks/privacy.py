@@ -25,7 +25,7 @@ faces it found (count and share) and its boxes that no other detector's box agre
 640 and 480 px; per enlargement, the reference faces found (a box agreeing with one of the face's boxes).
 (3) The size RapidOCR searches a 720p frame at: captions of 14 to 44 px type drawn onto the bundled clip's
 frames, found when the detected boxes, grown by the stage's margin, cover 90% of the caption's box.
-Run: ``.venv/bin/python benchmarks/privacy.py --recall`` (about 10 minutes on 2 CPU cores).
+Run: ``.venv/bin/python benchmarks/privacy.py --recall`` (about 4 minutes on 2 CPU cores).
 """
 
 from __future__ import annotations
