@@ -71,11 +71,11 @@ def _compile(path: Path, precision: str, shape: tuple[int, ...] | None, remedy: 
         model = core.read_model(str(path))
         if shape is not None:
             model.reshape({model.inputs[0]: ov.PartialShape(list(shape))})
+        compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": precision,
+                                                     "INFERENCE_NUM_THREADS": _threads(),
+                                                     "ENABLE_CPU_PINNING": False})
     except Exception as exc:
-        raise ModelError(f"OpenVINO cannot read {str(path)!r} ({exc}): {remedy}") from exc
-    compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": precision,
-                                                 "INFERENCE_NUM_THREADS": _threads(),
-                                                 "ENABLE_CPU_PINNING": False})
+        raise ModelError(f"OpenVINO cannot read or compile {str(path)!r} ({exc}): {remedy}") from exc
     used = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()  # an ov.Type
     if used != precision:
         raise ModelError(f"OpenVINO compiled {path.name} with {used}, not the {precision} asked for: {remedy}")
@@ -84,7 +84,8 @@ def _compile(path: Path, precision: str, shape: tuple[int, ...] | None, remedy: 
 
 def compile_model(path: Path, precision: str, remedy: str):
     """The compiled model for a model file and a precision, once per process (and thread count): every user of
-    it in the process shares one. Errors name ``remedy``: the setting that avoids this model."""
+    it in the process shares one. Errors end with ``remedy``: what the user can do (a setting that avoids this
+    model, a reinstall)."""
     key = (str(path), precision, _threads())
     with _lock:
         if key not in _compiled:
