@@ -271,7 +271,7 @@ def speed() -> None:
     rows = []
     for label, video, every in VIDEOS:
         if not video.exists():
-            rows.append((label, "left out:", f"{video} is missing", *[""] * 12))
+            rows.append((label, "left out:", f"{video} is missing", *[""] * 11))
             continue
         keyframes = work / video.stem
         run_stage(KeyframesStage(KeyframesConfig(every_s=every)), video, keyframes, progress=False)
