@@ -56,7 +56,7 @@ from common import figure, text_table  # noqa: E402
 from annotate.faces import CenterFaceDetector, FaceDetector, make_face_detectors  # noqa: E402
 from annotate.keyframes import KeyframesConfig, KeyframesStage  # noqa: E402
 from annotate.pixelate import expand  # noqa: E402
-from annotate.privacy import PrivacyConfig, PrivacyStage, _covered  # noqa: E402
+from annotate.privacy import PrivacyConfig, PrivacyStage, _covered, shrunk  # noqa: E402
 from annotate.runner import run_stage  # noqa: E402
 from annotate.texts import TextDetector  # noqa: E402
 from annotate.video import Video  # noqa: E402
@@ -82,8 +82,9 @@ def timed_run(stage: PrivacyStage, keyframes: Path, out: Path) -> tuple[float, f
     [task] = stage.tasks(keyframes)
     profiler = cProfile.Profile()
     start, cpu = time.perf_counter(), time.process_time()
-    with ShardWriter(out, "bench", Quarantine(out / "q.jsonl", "bench")) as writer:
-        profiler.runcall(stage.run_task, task, writer, Quarantine(out / "q.jsonl", "b"))
+    quarantine = Quarantine(out / "q.jsonl", "bench")
+    with ShardWriter(out, "bench", quarantine) as writer:
+        profiler.runcall(stage.run_task, task, writer, quarantine)
     return time.perf_counter() - start, time.process_time() - cpu, pstats.Stats(profiler), dict(writer.totals.extra)
 
 
@@ -114,12 +115,17 @@ def reference_faces(found: dict[str, list[Box]]) -> list[dict[str, Box]]:
     return [g for g in groups if len(g) >= 2]
 
 
+def raw_images(folder: Path) -> list[np.ndarray]:
+    """The ``raw.jpg`` of a keyframes stage's output folder, as RGB arrays."""
+    return [np.asarray(Image.open(io.BytesIO(s.members["raw.jpg"])).convert("RGB"))
+            for shard in shard_paths(folder) for s in iter_shard(shard) if "raw.jpg" in s.members]
+
+
 def keyframe_images(video: Path, every_s: float) -> list[np.ndarray]:
     """The keyframes stage's ``raw.jpg`` of a video, one keyframe every ``every_s`` seconds, as RGB arrays."""
     with tempfile.TemporaryDirectory() as work:
         run_stage(KeyframesStage(KeyframesConfig(every_s=every_s)), video, Path(work), progress=False)
-        return [np.asarray(Image.open(io.BytesIO(s.members["raw.jpg"])).convert("RGB"))
-                for shard in shard_paths(work) for s in iter_shard(shard) if "raw.jpg" in s.members]
+        return raw_images(Path(work))
 
 
 def detector_recall(images: list[np.ndarray], detectors: list[FaceDetector]) -> list[list[dict[str, Box]]]:
@@ -146,7 +152,7 @@ def shrunk_to(rgb: np.ndarray, side: int) -> np.ndarray:
     height, width = rgb.shape[:2]
     if side >= width:
         return rgb
-    return cv2.resize(rgb, (side, round(height * side / width)), interpolation=cv2.INTER_AREA)
+    return cv2.resize(rgb, shrunk(width, height, side), interpolation=cv2.INTER_AREA)
 
 
 def composed(items: list[tuple[np.ndarray, list[dict[str, Box]]]], times: int
@@ -275,9 +281,7 @@ def speed() -> None:
             continue
         keyframes = work / video.stem
         run_stage(KeyframesStage(KeyframesConfig(every_s=every)), video, keyframes, progress=False)
-        [shard] = shard_paths(keyframes)
-        images = [np.asarray(Image.open(io.BytesIO(s.members["raw.jpg"])).convert("RGB"))
-                  for s in iter_shard(shard) if "raw.jpg" in s.members]
+        images = raw_images(keyframes)
         before, measured = {name: one_pass(d, images) for name, d in passes.items()}, {}
         for run, stage in stages.items():
             out = work / f"{video.stem}-{run}"

@@ -216,28 +216,6 @@ def test_shrunk_never_enlarges():
     assert shrunk(160, 90, 640) == (160, 90) and shrunk(1280, 720, 0) == (1280, 720)
 
 
-def test_centerface_batches_find_what_single_images_find(shared_data):
-    small = read_frames(shared_data / "transnetv2-test.mp4", 1740, 1743)
-    large = read_frames(shared_data / "transnetv2-test.mp4", 1744, 1745, size=(640, 360))
-    detector = CenterFaceDetector(0.2, 320)
-    images = small[:2] + large + small[2:]  # sizes mixed: one batch per run of one size, in order
-    single, batch = [detector.detect(i) for i in images], detector.detect_batch(images)
-    assert all(single) and [len(f) for f in batch] == [len(f) for f in single]
-    for found, expected in zip(batch, single):
-        for (box, score), (box1, score1) in zip(found, expected):
-            assert np.allclose(box, box1, atol=0.01) and abs(score - score1) < 1e-4
-
-
-def test_a_crop_searched_at_the_frames_scale_finds_the_frames_face(shared_data):
-    """``scale``: the audit searches a crop as the whole frame was searched (160x90 enlarged to 320)."""
-    [frame] = read_frames(shared_data / "transnetv2-test.mp4", 1750, 1750)
-    detector = CenterFaceDetector(0.3, 320)
-    [(box, _)] = detector.detect(frame)
-    x0, y0 = 20, 5
-    found = detector.detect(np.ascontiguousarray(frame[y0:, x0:]), scale=2.0)
-    assert any(abs(b[0] + x0 - box[0]) < 2 and abs(b[3] + y0 - box[3]) < 2 for b, _ in found), (box, found)
-
-
 def test_audit_regions_surround_what_was_pixelated():
     assert audit_regions([], 0.25, 1.0, 1280, 720) == []  # nothing pixelated: the output is the keyframe
     [region] = audit_regions([[100, 100, 140, 180]], 0.25, 1.0, 1280, 720)
