@@ -1,11 +1,12 @@
-"""What the benchmark scripts share: where the repository and its sample videos are, a best-of-N timer, and
-``figure`` to declare a headline figure beside its baseline for ``make bench`` (``benchmarks/run_all.py``)."""
+"""What the benchmark scripts share: where the repository and its sample videos are, the CPU's model and flags, a
+best-of-N timer, and ``figure`` to declare a headline figure beside its baseline for ``make bench`` (``benchmarks/run_all.py``)."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import platform
 import time
 from pathlib import Path
 from typing import Callable
@@ -15,6 +16,19 @@ FIGURES_ENV = "SKYSCRIPT_BENCH_FIGURES"  # run_all.py names a file here; each fi
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED_CLIP = REPO / "samples" / "bigbuckbunny.mp4"
 MUSIC_VIDEO = REPO.parent / "shared" / "data" / "transnetv2-test.mp4"
+
+
+def cpu() -> tuple[str, set[str] | None]:
+    """The CPU's model name and flags from ``/proc/cpuinfo`` (Linux); elsewhere ``platform.processor()`` and
+    None (flags unknown)."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.processor() or "unknown", None
+    model = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")),
+                 platform.processor() or "unknown")
+    flags = next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), None)
+    return model, set(flags) if flags is not None else None
 
 
 def sample_videos(given: list[Path]) -> list[Path]:

@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import BUNDLED_CLIP, MUSIC_VIDEO, REPO, best, figure
+from common import BUNDLED_CLIP, MUSIC_VIDEO, REPO, best, cpu, figure
 
 sys.path.insert(0, str(REPO))
 
@@ -77,12 +77,9 @@ def ffmpeg_null(path: Path) -> float | None:
 
 
 def cpu_bf16() -> str:
-    """The CPU's bf16 flags (Linux), e.g. ``amx_bf16 avx512_bf16``, or ``none``."""
-    try:
-        flags = set(Path("/proc/cpuinfo").read_text().split())
-    except OSError:
-        return "unknown"
-    return " ".join(sorted(flags & {"amx_bf16", "avx512_bf16"})) or "none"
+    """The CPU's bf16 flags, e.g. ``amx_bf16 avx512_bf16``, or ``none``."""
+    _, flags = cpu()
+    return "unknown" if flags is None else " ".join(sorted(flags & {"amx_bf16", "avx512_bf16"})) or "none"
 
 
 def variants(stage: KeyframesStage, device: str) -> dict[str, KeyframesStage]:

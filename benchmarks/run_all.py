@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import BUNDLED_CLIP, FIGURES_ENV, MUSIC_VIDEO, REPO, text_table
+from common import BUNDLED_CLIP, FIGURES_ENV, MUSIC_VIDEO, REPO, cpu, text_table
 
 PYTHON = REPO / ".venv" / "bin" / "python"
 SHARED = REPO.parent / "shared" / "data"
@@ -167,11 +167,7 @@ def run_one(name: str, plan: Plan, timeout: float, work: Path) -> Result:
 # ---- the machine -------------------------------------------------------------------------------------------------
 
 def machine() -> list[tuple[str, str]]:
-    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")),
-                 platform.processor() or "unknown")
-    flags = set(next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")),
-                     []))
+    model, flags = cpu()
     wanted = ("avx512_bf16", "amx_bf16", "amx_tile", "amx_int8")
     try:
         usable = len(os.sched_getaffinity(0))

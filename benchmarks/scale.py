@@ -43,7 +43,7 @@ from datetime import datetime, timezone
 from fractions import Fraction
 from pathlib import Path
 
-from common import BUNDLED_CLIP, REPO, figure, text_table
+from common import BUNDLED_CLIP, REPO, cpu, figure, text_table
 
 import av  # noqa: E402
 
@@ -240,12 +240,8 @@ def duration(hours: float) -> str:
 
 
 def machine_lines() -> list[str]:
-    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")),
-                 platform.processor() or "unknown")
-    flags = set(next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")),
-                     []))
-    bf16 = ", ".join(f for f in ("avx512_bf16", "amx_bf16") if f in flags) or "none"
+    model, flags = cpu()
+    bf16 = "unknown" if flags is None else ", ".join(f for f in ("avx512_bf16", "amx_bf16") if f in flags) or "none"
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
                               check=True).stdout.strip()
