@@ -32,7 +32,7 @@ from annotate.runner import Stage, Task, file_identity, stage_main
 from annotate.shots import (BACKENDS, INPUT_SIZE, PRECISIONS, ShotSegmenter, ShotSpan, TransNetV2Stream,
                             load_shots_model)
 from annotate.signals import MotionMeter, SoundMeter, bin_count
-from annotate.video import Video, VideoError, VideoInfo
+from annotate.video import Converter, Video, VideoError, VideoInfo
 from builder.contract import SCHEMA_VERSION, blank, format_timestamp
 from builder.sample import Sample
 from builder.shards import Quarantine, ShardWriter
@@ -181,6 +181,8 @@ class KeyframesStage(Stage[KeyframesConfig]):
         else:
             raise ConfigError(f"shots_model {self.config.shots_model!r}: use transnetv2 or none")
         self.limits = self.config.limits()
+        # one scaler per conversion: TransNetV2's input, quality analysis, JPEG
+        self.small, self.gray, self.rgb = Converter("rgb24", "AREA"), Converter("gray"), Converter("rgb24")
 
     def tasks(self, in_path: Path) -> list[Task]:
         return [Task(v.video_id, v, v.relative, (file_identity(v.path, v.relative),))
@@ -192,7 +194,7 @@ class KeyframesStage(Stage[KeyframesConfig]):
         if candidate.quality is None:
             frame = candidate.frame
             width, height = scaled_size(frame.width, frame.height, self.config.analysis_side)
-            candidate.quality = measure(frame.to_ndarray(width=width, height=height, format="gray"))
+            candidate.quality = measure(self.gray.array(frame, (width, height)))
         return candidate.quality
 
     def choose(self, frames: list[Candidate], start_s: float, end_s: float) -> list[tuple[Candidate | None, dict]]:
@@ -235,8 +237,7 @@ class KeyframesStage(Stage[KeyframesConfig]):
     def sample(self, run: VideoRun, shot_index: int, candidate: Candidate) -> Sample:
         width, height = scaled_size(run.info.width, run.info.height, self.config.max_side)
         buffer = io.BytesIO()
-        candidate.frame.to_image(width=width, height=height).save(buffer, format="JPEG",
-                                                                  quality=self.config.jpeg_quality)
+        self.rgb.image(candidate.frame, (width, height)).save(buffer, format="JPEG", quality=self.config.jpeg_quality)
         record = blank("frame")
         record.update(
             video_id=run.video.video_id, shot_index=shot_index, frame_index=candidate.index,
@@ -317,8 +318,7 @@ class KeyframesStage(Stage[KeyframesConfig]):
                         sound.set_origin(source.start_s)
                     run.times.append(decoded.time_s)
                     buffer.add(Candidate(decoded.index, decoded.time_s, decoded.frame))
-                    small = decoded.frame.to_ndarray(width=INPUT_SIZE[1], height=INPUT_SIZE[0], format="rgb24",
-                                                     interpolation="AREA")
+                    small = self.small.array(decoded.frame, (INPUT_SIZE[1], INPUT_SIZE[0]))
                     motion.add(small, decoded.time_s)
                     pending.append(small)
                     if len(pending) == 50:

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import av
 import numpy as np
 from PIL import Image
 
@@ -38,7 +37,7 @@ from annotate.faces import Found, detection_scale, make_face_detectors
 from annotate.pixelate import expand, pixelate
 from annotate.runner import FrameStage, Task, VideoStage, stage_main
 from annotate.texts import Read, TextDetector
-from annotate.video import DecodedFrame, Video, VideoError
+from annotate.video import Converter, DecodedFrame, Video, VideoError
 from builder.contract import Box
 from builder.errors import SkyscriptError
 from builder.sample import Sample
@@ -86,6 +85,7 @@ class Neighbours:
 
     def __init__(self, path: Path, radius: int) -> None:
         self.path, self.radius = path, radius
+        self.rgb = Converter()
         self._open()
 
     def _open(self) -> None:
@@ -109,7 +109,8 @@ class Neighbours:
                 self.ended = True
             elif decoded.index >= low:
                 self.held.append(decoded)
-        return [_rgb(d.frame, size) for d in self.held if low <= d.index <= high and d.index != index]
+        return [_resized(self.rgb.array(d.frame), size) for d in self.held
+                if low <= d.index <= high and d.index != index]
 
     def close(self) -> None:
         self.video.close()
@@ -286,12 +287,11 @@ def shrunk(width: int, height: int, max_side: int) -> tuple[int, int]:
     return max(1, round(width * factor)), max(1, round(height * factor))
 
 
-def _rgb(frame: av.VideoFrame, size: tuple[int, int]) -> np.ndarray:
-    """A decoded frame as RGB at ``size``: converted at its own size, then resized (shrunk by pixel area:
-    cheaper than PyAV's scaler, which shrinks a 720p frame in about twice the time)."""
+def _resized(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A decoded frame, converted to RGB at its own size, at ``size`` (shrunk by pixel area: cheaper than PyAV's
+    scaler, which shrinks a 720p frame in about twice the time)."""
     import cv2
 
-    rgb = frame.to_ndarray(format="rgb24")
     if (rgb.shape[1], rgb.shape[0]) == size:
         return rgb
     shrinking = size[0] < rgb.shape[1]

@@ -15,7 +15,7 @@ from typing import Iterator
 
 import numpy as np
 
-from annotate.video import Video
+from annotate.video import Converter, Video
 
 
 @dataclass
@@ -47,7 +47,7 @@ def sample_shots(path: str | Path, shots: list[dict], fps: float | None, per_sec
     for index, position in wanted.items():
         last_of[position] = max(last_of.get(position, -1), index)
     gathered = [ShotFrames(shot["index"], [], []) for shot in shots]
-    handed = 0
+    handed, rgb = 0, Converter()
     with Video(path) as video:
         info = video.info()
         height = max(2, int(round(info.height * width / info.width / 2)) * 2)
@@ -55,7 +55,7 @@ def sample_shots(path: str | Path, shots: list[dict], fps: float | None, per_sec
             position = wanted.get(decoded.index)
             if position is None:
                 continue
-            gathered[position].frames.append(decoded.frame.to_ndarray(width=width, height=height, format="rgb24"))
+            gathered[position].frames.append(rgb.array(decoded.frame, (width, height)))
             gathered[position].times.append(decoded.time_s)
             while handed < len(shots) and last_of.get(handed, -1) <= decoded.index:
                 yield gathered[handed]

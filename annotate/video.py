@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import av
+import numpy as np
+from av.video.reformatter import VideoReformatter
+from PIL import Image
 
 #: frames outside these sizes are refused as absurd rather than decoded
 MIN_SIDE = 16
@@ -40,6 +43,31 @@ class DecodedFrame:
     index: int
     time_s: float
     frame: av.VideoFrame
+
+
+class Converter:
+    """Decoded frames converted to one pixel format (and resized) through one reused scaler.
+
+    ``frame.to_ndarray(width=..., format=...)`` builds a new swscale context for every frame: a 160x90 frame to
+    48x27 RGB took 0.9 ms so, against 0.1 ms through a reused one, and a 720p frame to 320x180 gray 1.6 ms against
+    0.5 ms; the pixels are identical. Keep one converter per kind of conversion (target size and format): the
+    scaler is built again whenever they change."""
+
+    def __init__(self, format: str = "rgb24", interpolation: str | None = None) -> None:
+        self.format, self.interpolation = format, interpolation
+        self._reformatter = VideoReformatter()
+
+    def frame(self, frame: av.VideoFrame, size: tuple[int, int] | None = None) -> av.VideoFrame:
+        """``frame`` in this format, at ``size`` (``(width, height)``; ``None``: its own)."""
+        width, height = size if size else (None, None)
+        return self._reformatter.reformat(frame, width=width, height=height, format=self.format,
+                                          interpolation=self.interpolation)
+
+    def array(self, frame: av.VideoFrame, size: tuple[int, int] | None = None) -> np.ndarray:
+        return self.frame(frame, size).to_ndarray()
+
+    def image(self, frame: av.VideoFrame, size: tuple[int, int] | None = None) -> Image.Image:
+        return self.frame(frame, size).to_image()
 
 
 class Video:

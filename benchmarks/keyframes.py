@@ -41,15 +41,17 @@ from annotate.keyframes import KeyframesConfig, KeyframesStage  # noqa: E402
 from annotate.runner import Task  # noqa: E402
 from annotate.shots import INPUT_SIZE, TransNetV2Stream  # noqa: E402
 from annotate.signals import MotionMeter, SoundMeter  # noqa: E402
+from annotate.video import Converter  # noqa: E402
 from builder.shards import Quarantine, ShardWriter  # noqa: E402
 
 
 def decode_small(path: Path) -> np.ndarray:
+    """Every frame at TransNetV2's input size, converted as the stage converts them (one reused scaler)."""
+    small = Converter("rgb24", "AREA")
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        return np.stack([f.to_ndarray(width=INPUT_SIZE[1], height=INPUT_SIZE[0], format="rgb24",
-                                      interpolation="AREA") for f in container.decode(stream)])
+        return np.stack([small.array(f, (INPUT_SIZE[1], INPUT_SIZE[0])) for f in container.decode(stream)])
 
 
 def sound_alone(path: Path) -> None:
