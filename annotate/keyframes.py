@@ -173,7 +173,7 @@ class KeyframesStage(Stage[KeyframesConfig]):
             model, self.shots_runtime = load_shots_model(
                 self.config.shots_backend, self.config.shots_precision, self.device, self.config.shots_weights,
                 self.config.shots_cache, (self.config.shots_threshold, self.config.gradual_threshold),
-                self.config.shots_recheck_margin)
+                self.config.shots_recheck_margin, self.config.gradual_min_frames)
             batch = 1 if self.shots_runtime.startswith("openvino") else self.config.shots_batch
             self.stream = TransNetV2Stream(model, batch, self.config.shots_overlap)
         elif self.config.shots_model == "none":

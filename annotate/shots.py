@@ -58,11 +58,12 @@ def resolve_backend(backend: str, device: str) -> str:
 
 def load_shots_model(backend: str, precision: str, device: str, weights: str | None = None,
                      cache: str | None = None, thresholds: tuple[float, float] | None = None,
-                     margin: float = 0.0):
+                     margin: float = 0.0, gradual_min_frames: int | None = None):
     """TransNetV2 for :class:`TransNetV2Stream` on the backend of the settings ``shots_backend`` and
     ``shots_precision``, and its label (``torch-cpu``, ``torch-cuda``, ``openvino-bf16``, ``openvino-f32``).
-    With OpenVINO bf16, windows with a probability within ``margin`` of ``thresholds`` (hard, gradual) run
-    again in f32 (see :class:`annotate.transnetv2_openvino.OpenVINOTransNetV2`).
+    With OpenVINO bf16, windows with a probability within ``margin`` of ``thresholds`` (hard, gradual) that can
+    change a shot (``gradual_min_frames``: the segmenter's) run again in f32 (see
+    :class:`annotate.transnetv2_openvino.OpenVINOTransNetV2`).
 
     ``auto`` is OpenVINO when it is installed and ``device`` is the CPU (3.4x to 5x PyTorch eager with bf16, 1.2x
     to 1.3x with f32, measured on 2 cores), else torch; a GPU keeps torch. OpenVINO runs on the CPU whatever
@@ -76,7 +77,7 @@ def load_shots_model(backend: str, precision: str, device: str, weights: str | N
     if backend == "openvino":
         from annotate.transnetv2_openvino import OpenVINOTransNetV2
 
-        model = OpenVINOTransNetV2(weights, precision, cache, thresholds, margin)
+        model = OpenVINOTransNetV2(weights, precision, cache, thresholds, margin, gradual_min_frames)
         return model, model.label
     if precision == "bf16":
         raise ModelError("shots_precision=bf16 is for the openvino backend (torch runs TransNetV2 in f32): set "

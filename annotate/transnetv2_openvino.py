@@ -176,14 +176,16 @@ class OpenVINOTransNetV2:
     """TransNetV2 windows through OpenVINO: :meth:`predict_windows` stands in for ``predict_raw``.
 
     With bf16, a window whose kept probabilities (its middle 50 frames) come within ``margin`` of a threshold
-    (``thresholds``: the single-frame head's, then the all-frames head's) runs again in f32, which is within
-    about 1e-7 of torch: bf16 is off by up to about 0.006 (0.0056 seen on the music video), so away from the
-    thresholds it decides every frame as torch does, and near them f32 decides. The shots then equal the torch
-    backend's. ``rechecked`` counts those windows, ``windows`` all of them.
+    (``thresholds``: the single-frame head's, then the all-frames head's) where that can change a shot
+    (:func:`needs_exact`) runs again in f32, which is within about 1e-7 of torch: bf16 is off by up to about
+    0.006 (0.0056 seen on the music video), so away from the thresholds it decides every frame as torch does,
+    and near them f32 decides. The shots then equal the torch backend's. ``rechecked`` counts those windows,
+    ``windows`` all of them.
     """
 
     def __init__(self, weights: str | None = None, precision: str = "auto", cache: str | None = None,
-                 thresholds: tuple[float, float] | None = None, margin: float = 0.0) -> None:
+                 thresholds: tuple[float, float] | None = None, margin: float = 0.0,
+                 gradual_min_frames: int | None = None) -> None:
         if import_openvino() is None:
             raise ModelError("shots_backend=openvino needs openvino (pip install 'skyscript-100m[annotate]'), "
                              "or set shots_backend=torch")
@@ -191,7 +193,7 @@ class OpenVINOTransNetV2:
         self.xml = cached_model(weights, cache)
         self.request = compile_model(self.xml, self.precision, REMEDY).create_infer_request()
         self.thresholds = np.asarray(thresholds if thresholds is not None else (0.5, 0.3), np.float32)
-        self.margin = margin
+        self.margin, self.gradual_min_frames = margin, gradual_min_frames
         self.exact = (compile_model(self.xml, "f32", REMEDY).create_infer_request()
                       if self.precision != "f32" and thresholds is not None and margin > 0 else None)
         self.windows = self.rechecked = 0
@@ -211,7 +213,33 @@ class OpenVINOTransNetV2:
         for i, window in enumerate(batch):
             out[i] = self._infer(self.request, window)
             self.windows += 1
-            if self.exact is not None and np.any(np.abs(out[i, PAD:PAD + STEP] - self.thresholds) < self.margin):
+            if self.exact is not None and needs_exact(out[i, PAD:PAD + STEP], self.thresholds, self.margin,
+                                                      self.gradual_min_frames):
                 out[i] = self._infer(self.exact, window)
                 self.rechecked += 1
         return out
+
+
+def needs_exact(kept: np.ndarray, thresholds: np.ndarray, margin: float, gradual_min_frames: int | None) -> bool:
+    """Whether a window's kept probabilities ``[n, 2]`` (single-frame, all-frames heads) must be decided in f32.
+
+    A single-frame probability within ``margin`` of its threshold always must (a cut there or not). An
+    all-frames probability within ``margin`` of its threshold must when it lies in a run of frames above or
+    near that threshold that is at least ``gradual_min_frames`` long or reaches the window's edge (it may go on
+    in the next window): a shorter run stays shorter than a gradual transition however its uncertain frames fall,
+    and the hard cuts never read that head (:class:`annotate.shots.ShotSegmenter`). ``gradual_min_frames=None``:
+    every near probability must. On the music video this re-checks 6 of 107 windows instead of 13.
+    """
+    near = np.abs(kept - thresholds) < margin
+    if near[:, 0].any():
+        return True
+    if not near[:, 1].any():
+        return False
+    if gradual_min_frames is None:
+        return True
+    possible = np.concatenate([[0], (kept[:, 1] > thresholds[1]) | near[:, 1], [0]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(possible))
+    for start, end in zip(edges[::2], edges[1::2]):  # runs [start, end) of frames above or near
+        if near[start:end, 1].any() and (end - start >= gradual_min_frames or start == 0 or end == len(kept)):
+            return True
+    return False

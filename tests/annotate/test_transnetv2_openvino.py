@@ -37,7 +37,8 @@ def torch_model():
 def openvino_model():
     """The default precision (bf16 on a CPU with it), re-checking windows near the thresholds in f32."""
     return load_shots_model("openvino", "auto", "cpu", thresholds=THRESHOLDS,
-                            margin=KeyframesConfig.shots_recheck_margin)[0]
+                            margin=KeyframesConfig.shots_recheck_margin,
+                            gradual_min_frames=KeyframesConfig.gradual_min_frames)[0]
 
 
 def small_frames(path, limit: int | None = None) -> np.ndarray:
@@ -85,6 +86,56 @@ def test_openvino_gives_the_torch_shots_on_the_music_video(torch_model, openvino
     assert shots(got) == shots(expected) and 100 <= len(shots(got)) <= 115
     if openvino_model.precision == "bf16":  # some windows, not most, were run again in f32
         assert 0 < openvino_model.rechecked - rechecked < 0.3 * len(frames) / 50
+
+
+def kept(single: list[float], many: list[float]) -> np.ndarray:
+    return np.stack([single, many], axis=1).astype(np.float32)
+
+
+@pytest.mark.parametrize("single, many, expected", [
+    ([0.1] * 10, [0.1] * 10, False),  # nothing near a threshold
+    ([0.1] * 4 + [0.51] + [0.1] * 5, [0.1] * 10, True),  # a cut or not
+    ([0.1] * 10, [0.1] * 4 + [0.31] + [0.1] * 5, False),  # an isolated frame cannot make a gradual transition
+    ([0.1] * 10, [0.1, 0.1, 0.9, 0.9, 0.29, 0.9, 0.9, 0.1, 0.1, 0.1], True),  # it may join a run of five
+    ([0.1] * 10, [0.1, 0.1, 0.1, 0.9, 0.29, 0.9, 0.1, 0.1, 0.1, 0.1], False),  # a run of three at most
+    ([0.1] * 10, [0.31] + [0.1] * 9, True),  # at the window's edge: the run may go on in the next window
+    ([0.1] * 10, [0.1] * 9 + [0.29], True),
+])
+def test_needs_exact_only_where_f32_can_change_a_shot(single, many, expected):
+    assert ov_module.needs_exact(kept(single, many), np.float32(THRESHOLDS), 0.02, 5) is expected
+    assert ov_module.needs_exact(kept(single, many), np.float32(THRESHOLDS), 0.02, None) is (expected or any(
+        abs(v - THRESHOLDS[1]) < 0.02 for v in many))  # without the segmenter's rule: every near probability
+
+
+def test_windows_left_in_bf16_give_the_exact_shots():
+    """Random probabilities crowded near both thresholds: windows that needs_exact leaves alone, however their
+    probabilities move within the margin, segment into the same shots as the exact ones."""
+    rng = np.random.default_rng(0)
+    checked = left = 0
+    for _ in range(300):
+        exact = np.stack([rng.choice([0.05, 0.49, 0.51, 0.9], 400, p=[0.97, 0.005, 0.005, 0.02]),
+                          rng.choice([0.05, 0.29, 0.31, 0.8], 400, p=[0.55, 0.15, 0.15, 0.15])], axis=1)
+        exact = (exact + rng.uniform(-0.009, 0.009, exact.shape)).astype(np.float32)
+        moved = (exact + rng.uniform(-0.0099, 0.0099, exact.shape)).astype(np.float32)  # a bf16 run of it
+        used = exact.copy()
+        for start in range(0, len(exact), 50):
+            if not ov_module.needs_exact(moved[start:start + 50], np.float32(THRESHOLDS), 0.02, 5):
+                used[start:start + 50] = moved[start:start + 50]
+                left += 1
+            checked += 1
+        assert shots(used) == shots(exact)
+    assert 0.1 * checked < left < checked  # both kinds of window occur
+
+
+def test_a_run_across_two_windows_needs_exact():
+    """A run of five across a window's edge is a dissolve or two short runs depending on one frame near the
+    all-frames threshold: the window holding that frame must be decided in f32, though its part is short."""
+    first = kept([0.05] * 50, [0.05] * 47 + [0.8, 0.8, 0.301])
+    second = kept([0.05] * 50, [0.8, 0.8] + [0.05] * 48)
+    moved = first.copy()
+    moved[-1, 1] = 0.299
+    assert shots(np.concatenate([first, second])) != shots(np.concatenate([moved, second]))
+    assert ov_module.needs_exact(moved, np.float32(THRESHOLDS), 0.02, 5)
 
 
 def stage_output(video, out, backend: str) -> tuple[list, set]:
