@@ -55,8 +55,8 @@ class KeyframesConfig:
     # boundary whose probability sits at a threshold; the backend used is recorded in each record's provenance.
     shots_backend: str = "auto"
     shots_precision: str = "auto"  # openvino: auto (bf16 where the CPU has it, else f32), bf16, f32; torch: f32
-    # bf16: a window with a probability this close to shots_threshold or gradual_threshold runs again in f32 (so
-    # the shots equal torch's); 0: never
+    # bf16: a window with a probability this close to shots_threshold or gradual_threshold runs again in f32 where
+    # that can change a shot (so the shots equal torch's); 0: never
     shots_recheck_margin: float = 0.02
     shots_cache: str | None = operational(None)  # OpenVINO model cache; None: $XDG_CACHE_HOME or ~/.cache
     device: str = operational("auto")  # auto: cuda when present, else cpu
