@@ -30,6 +30,28 @@ def detector_model() -> Path:
     return Path(update_model_path(read_yaml(DEFAULT_CFG_PATH))["Det"]["model_path"])
 
 
+class TablePreprocess:
+    """RapidOCR's detector preprocessing (``DetPreProcess``: its resize, then its normalisation) with the
+    normalisation looked up per channel and value in a table that RapidOCR's own ``normalize`` computes (float64
+    arithmetic, then float32): the same values, in 6 ms instead of 30 on a 720p frame, laid out as the network
+    reads them. Anything but a uint8 colour image goes through RapidOCR's own code."""
+
+    def __init__(self, preprocess) -> None:
+        self.preprocess = preprocess
+        levels = np.repeat(np.arange(256, dtype=np.uint8)[:, None, None], 3, axis=2)  # [256, 1, 3]
+        self.table = preprocess.normalize(levels).astype(np.float32)
+
+    def __call__(self, image: np.ndarray) -> np.ndarray | None:
+        import cv2
+
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            return self.preprocess(image)
+        resized = self.preprocess.resize(image)
+        if resized is None:
+            return None
+        return np.ascontiguousarray(cv2.LUT(resized, self.table).transpose(2, 0, 1))[None]
+
+
 class TextDetector:
     """Text regions of an RGB image as ``(box, score)``; ``score`` is None when only detection ran."""
 
@@ -46,6 +68,8 @@ class TextDetector:
         # the detector runs in OpenVINO, f32: its maps equal onnxruntime's within 2e-7, at 2.5x its speed on a
         # 720p frame (the recogniser reads small crops: it stays on onnxruntime)
         self.engine.text_det.infer = StaticShapes(detector_model(), "f32", REMEDY)
+        choose = self.engine.text_det.get_preprocess  # RapidOCR's preprocessing for a frame's longest side
+        self.engine.text_det.get_preprocess = lambda longest: TablePreprocess(choose(longest))
         self.names = tuple(n.casefold() for n in names if n)
         self.readable_score = readable_score
         self.name = "rapidocr-ppocrv4" + ("+names" if self.names else "")

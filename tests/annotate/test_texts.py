@@ -1,5 +1,5 @@
-"""The text detector: RapidOCR's detection model run by OpenVINO finds what RapidOCR's own onnxruntime session
-finds, on real frames with burned-in subtitles."""
+"""The text detector: RapidOCR's detection model run by OpenVINO, after a table-driven preprocessing, finds what
+RapidOCR's own onnxruntime session and preprocessing find, on real frames with burned-in subtitles."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from burned_subtitles import bunny, font_path, overlay
 from PIL import Image, ImageFont
 
-from annotate.texts import TextDetector, detector_model
+from annotate.texts import TablePreprocess, TextDetector, detector_model
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +32,7 @@ def test_openvino_finds_what_onnxruntime_finds(subtitled):
 
     detector, reference = TextDetector(), TextDetector()
     reference.engine.text_det.infer = OrtInferSession({"model_path": str(detector_model())})  # RapidOCR's own
+    del reference.engine.text_det.get_preprocess  # RapidOCR's own preprocessing again
     found = [detector.detect(rgb) for rgb in subtitled]
     assert sum(1 for boxes in found if boxes) >= 4  # every drawn line is found
     for rgb, boxes in zip(subtitled, found):
@@ -40,3 +41,22 @@ def test_openvino_finds_what_onnxruntime_finds(subtitled):
         for (box, _), (other, _) in zip(boxes, expected):
             np.testing.assert_allclose(box, other, atol=1.0)
     assert len(detector.engine.text_det.infer.requests) == 2  # one compiled model per frame size met
+
+
+def test_table_preprocessing_gives_rapidocr_s_values(subtitled, shared_data):
+    """Bit for bit RapidOCR's preprocessing, at each of its search sizes, on 720p, 360p and 160x90 frames."""
+    import av
+
+    with av.open(str(shared_data / "transnetv2-test.mp4")) as container:
+        small = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    detector = TextDetector().engine.text_det
+    for rgb in [*subtitled, small]:
+        longest = max(rgb.shape[:2])
+        table = detector.get_preprocess(longest)
+        assert isinstance(table, TablePreprocess)
+        expected = type(detector).get_preprocess(detector, longest)(rgb)
+        got = table(rgb)
+        assert got.dtype == np.float32 and got.flags["C_CONTIGUOUS"] and got.shape == expected.shape
+        assert np.array_equal(got, expected)
+    floats = subtitled[0].astype(np.float32)  # not uint8: RapidOCR's own code
+    assert np.array_equal(detector.get_preprocess(1280)(floats), type(detector).get_preprocess(detector, 1280)(floats))
