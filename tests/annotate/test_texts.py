@@ -44,7 +44,7 @@ def test_openvino_finds_what_onnxruntime_finds(subtitled):
 
 
 def test_table_preprocessing_gives_rapidocr_s_values(subtitled, shared_data):
-    """Bit for bit RapidOCR's preprocessing, at each of its search sizes, on 720p, 360p and 160x90 frames."""
+    """Bit for bit RapidOCR's preprocessing on 720p, 360p and 160x90 frames."""
     import av
 
     with av.open(str(shared_data / "transnetv2-test.mp4")) as container:
