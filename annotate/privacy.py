@@ -288,8 +288,8 @@ def shrunk(width: int, height: int, max_side: int) -> tuple[int, int]:
 
 
 def _resized(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A decoded frame, converted to RGB at its own size, at ``size`` (shrunk by pixel area: cheaper than PyAV's
-    scaler, which shrinks a 720p frame in about twice the time)."""
+    """A decoded frame, converted to RGB at its own size, at ``size`` (shrunk by OpenCV's pixel area: a 720p frame
+    to 640x360 takes 1.1-1.4 ms so, converted and shrunk, against 1.4-1.7 ms through a reused PyAV scaler)."""
     import cv2
 
     if (rgb.shape[1], rgb.shape[0]) == size:

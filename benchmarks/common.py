@@ -1,5 +1,6 @@
 """What the benchmark scripts share: where the repository and its sample videos are, the CPU's model and flags, a
-best-of-N timer, and ``figure`` to declare a headline figure beside its baseline for ``make bench`` (``benchmarks/run_all.py``)."""
+best-of-N timer, and ``figure`` to declare a headline figure beside its baseline for ``make bench``
+(``benchmarks/run_all.py``)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,15 @@ def cpu() -> tuple[str, set[str] | None]:
                  platform.processor() or "unknown")
     flags = next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), None)
     return model, set(flags) if flags is not None else None
+
+
+def bf16_flags(separator: str = " ") -> str:
+    """The CPU's bf16 flags (``avx512_bf16``, ``amx_bf16``) joined by ``separator``; ``none``, or ``unknown`` where
+    the flags cannot be read."""
+    _, flags = cpu()
+    if flags is None:
+        return "unknown"
+    return separator.join(f for f in ("avx512_bf16", "amx_bf16") if f in flags) or "none"
 
 
 def sample_videos(given: list[Path]) -> list[Path]:

@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import BUNDLED_CLIP, MUSIC_VIDEO, REPO, best, cpu, figure
+from common import BUNDLED_CLIP, MUSIC_VIDEO, REPO, best, bf16_flags, figure
 
 sys.path.insert(0, str(REPO))
 
@@ -78,12 +78,6 @@ def ffmpeg_null(path: Path) -> float | None:
     return time.perf_counter() - start
 
 
-def cpu_bf16() -> str:
-    """The CPU's bf16 flags, e.g. ``amx_bf16 avx512_bf16``, or ``none``."""
-    _, flags = cpu()
-    return "unknown" if flags is None else " ".join(sorted(flags & {"amx_bf16", "avx512_bf16"})) or "none"
-
-
 def variants(stage: KeyframesStage, device: str) -> dict[str, KeyframesStage]:
     """The default stage beside what it is compared with: without overlap, and when its backend is not torch,
     OpenVINO forced to f32 (what a CPU without bf16 gets) and the torch backend."""
@@ -114,7 +108,7 @@ def main() -> None:
     reference = stages.get("shots_backend=torch")
     torch_model = (reference or stage).stream.model
     print(f"torch {torch.__version__} ({torch.get_num_threads()} threads), PyAV {av.__version__}, "
-          f"device {stage.device}, TransNetV2 backend {stage.shots_runtime}, CPU bf16 flags: {cpu_bf16()}, "
+          f"device {stage.device}, TransNetV2 backend {stage.shots_runtime}, CPU bf16 flags: {bf16_flags()}, "
           f"load average {os.getloadavg()[0]:.1f}")
     for path in args.videos:
         frames = decode_small(path)

@@ -315,8 +315,8 @@ def speed() -> None:
           "(fail-safe); text: RapidOCR detection (OpenVINO); audit: faces and OCR reading again where the output "
           "was pixelated, all rounds; rest: JPEG decoding and encoding, pixelation (wall ms per frame, one warm "
           "run). found: faces found on the keyframes, and on their neighbours only (boxes no keyframe box covers: "
-          "what the fail-safe adds). Fail-safe off: temporal_radius=0; defaults: radius 2, neighbours searched shrunk to "
-          "temporal_max_side; neighbours full: temporal_max_side=0.")
+          "what the fail-safe adds). Fail-safe off: temporal_radius=0; defaults: radius 2, neighbours searched "
+          "shrunk to temporal_max_side; neighbours full: temporal_max_side=0.")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -43,7 +43,7 @@ from datetime import datetime, timezone
 from fractions import Fraction
 from pathlib import Path
 
-from common import BUNDLED_CLIP, REPO, cpu, figure, text_table
+from common import BUNDLED_CLIP, REPO, bf16_flags, cpu, figure, text_table
 
 import av  # noqa: E402
 
@@ -240,8 +240,8 @@ def duration(hours: float) -> str:
 
 
 def machine_lines() -> list[str]:
-    model, flags = cpu()
-    bf16 = "unknown" if flags is None else ", ".join(f for f in ("avx512_bf16", "amx_bf16") if f in flags) or "none"
+    model, _ = cpu()
+    bf16 = bf16_flags(", ")
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
                               check=True).stdout.strip()
