@@ -48,7 +48,8 @@ class KeyframesConfig:
     gradual_threshold: float = 0.3  # dissolves/fades: all-frames probability ...
     gradual_min_frames: int = 5  # ... above gradual_threshold for at least this many frames
     shots_batch: int = operational(4)  # windows per forward pass (torch; openvino runs one window per call)
-    # run TransNetV2 in a thread of its own while the next frames decode (same probabilities, one batch later)
+    # run TransNetV2 in worker threads while the next frames decode, OpenVINO several windows at once (its
+    # streams); the same probabilities, a few batches later. false: one window at a time on all threads
     shots_overlap: bool = operational(True)
     # TransNetV2's runtime: auto (openvino when installed and on the CPU, else torch), torch, openvino (CPU).
     # Not operational: the backends' probabilities differ slightly (bf16 by up to about 0.006), which can move a
@@ -173,7 +174,7 @@ class KeyframesStage(Stage[KeyframesConfig]):
             model, self.shots_runtime = load_shots_model(
                 self.config.shots_backend, self.config.shots_precision, self.device, self.config.shots_weights,
                 self.config.shots_cache, (self.config.shots_threshold, self.config.gradual_threshold),
-                self.config.shots_recheck_margin, self.config.gradual_min_frames)
+                self.config.shots_recheck_margin, self.config.gradual_min_frames, self.config.shots_overlap)
             batch = 1 if self.shots_runtime.startswith("openvino") else self.config.shots_batch
             self.stream = TransNetV2Stream(model, batch, self.config.shots_overlap)
         elif self.config.shots_model == "none":

@@ -58,12 +58,13 @@ def resolve_backend(backend: str, device: str) -> str:
 
 def load_shots_model(backend: str, precision: str, device: str, weights: str | None = None,
                      cache: str | None = None, thresholds: tuple[float, float] | None = None,
-                     margin: float = 0.0, gradual_min_frames: int | None = None):
+                     margin: float = 0.0, gradual_min_frames: int | None = None, parallel: bool = False):
     """TransNetV2 for :class:`TransNetV2Stream` on the backend of the settings ``shots_backend`` and
     ``shots_precision``, and its label (``torch-cpu``, ``torch-cuda``, ``openvino-bf16``, ``openvino-f32``).
     With OpenVINO bf16, windows with a probability within ``margin`` of ``thresholds`` (hard, gradual) that can
     change a shot (``gradual_min_frames``: the segmenter's) run again in f32 (see
-    :class:`annotate.transnetv2_openvino.OpenVINOTransNetV2`).
+    :class:`annotate.transnetv2_openvino.OpenVINOTransNetV2`). ``parallel``: OpenVINO runs several windows at
+    once, for a :class:`TransNetV2Stream` with overlap.
 
     ``auto`` is OpenVINO when it is installed and ``device`` is the CPU (3.4x to 5x PyTorch eager with bf16, 1.2x
     to 1.3x with f32, measured on 2 cores), else torch; a GPU keeps torch. OpenVINO runs on the CPU whatever
@@ -77,7 +78,7 @@ def load_shots_model(backend: str, precision: str, device: str, weights: str | N
     if backend == "openvino":
         from annotate.transnetv2_openvino import OpenVINOTransNetV2
 
-        model = OpenVINOTransNetV2(weights, precision, cache, thresholds, margin, gradual_min_frames)
+        model = OpenVINOTransNetV2(weights, precision, cache, thresholds, margin, gradual_min_frames, parallel)
         return model, model.label
     if precision == "bf16":
         raise ModelError("shots_precision=bf16 is for the openvino backend (torch runs TransNetV2 in f32): set "
@@ -92,15 +93,20 @@ class TransNetV2Stream:
     ``model`` is torch's ``TransNetV2`` (its ``predict_raw``) or an object with ``predict_windows`` (uint8
     ``[B, 100, 27, 48, 3]`` -> ``[B, 100, 2]``), such as :class:`annotate.transnetv2_openvino.OpenVINOTransNetV2`.
 
-    With ``overlap``, a batch of windows runs in a worker thread while the caller decodes the next frames (both
-    PyTorch and OpenVINO release the GIL while they compute), so a batch's probabilities come out one batch
-    later; they are the same numbers in the same order.
+    With ``overlap``, batches of windows run in worker threads while the caller decodes the next frames (both
+    PyTorch and OpenVINO release the GIL while they compute): as many at once as the model's ``parallel`` (1
+    when it has none). One worker leaves one batch running while the caller decodes; several leave twice their
+    number, so a batch re-checked in f32 (several times a window's cost) does not leave the others idle. A
+    batch's probabilities come out that many batches later (the caller holds its frames meanwhile); they are the
+    same numbers in the same order.
     """
 
     def __init__(self, model, batch_size: int = 4, overlap: bool = False) -> None:
         self.model = model
         self.batch_size = batch_size
-        self._worker = ThreadPoolExecutor(1, thread_name_prefix="transnetv2") if overlap else None
+        workers = getattr(model, "parallel", 1)
+        self._worker = ThreadPoolExecutor(workers, thread_name_prefix="transnetv2") if overlap else None
+        self._ahead = 2 * workers if workers > 1 else 1  # batches left running or queued while the caller decodes
         self._running: deque[Future] = deque()
         self.reset()
 
@@ -152,7 +158,7 @@ class TransNetV2Stream:
             self._offset += drop
             if not final and len(windows) < self.batch_size:
                 break
-        while len(self._running) > (0 if final else 1):  # one batch runs on while the caller decodes
+        while len(self._running) > (0 if final else self._ahead):
             out.append(self._running.popleft().result())
         probabilities = np.concatenate(out) if out else np.zeros((0, 2), np.float32)
         probabilities = probabilities[:self._frames - self._returned]  # the end's padding has none

@@ -117,7 +117,7 @@ def main() -> None:
         t_ffmpeg = ffmpeg_null(path)
 
         def infer(model=stage.stream.model) -> None:
-            stream = TransNetV2Stream(model, stage.stream.batch_size)
+            stream = TransNetV2Stream(model, stage.stream.batch_size, overlap=True)
             for i in range(0, n, 50):
                 stream.feed(frames[i:i + 50])
             stream.finish()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import av
 import numpy as np
@@ -55,6 +57,43 @@ def test_overlapped_stream_gives_the_same_probabilities_one_batch_later(model, s
     plain.reset()
     np.testing.assert_array_equal(np.concatenate(again),
                                   np.concatenate([plain.feed(chunk) for chunk in chunks[:2]] + [plain.finish()]))
+
+
+class Workers:
+    """The torch model behind ``predict_windows`` for three workers at once; every third call is held back, so
+    batches finish out of order."""
+
+    parallel = 3
+
+    def __init__(self, model) -> None:
+        self.model, self.calls, self.windows, self.running, self.most = model, 0, 0, 0, 0
+        self.lock = threading.Lock()
+
+    def predict_windows(self, batch: np.ndarray) -> np.ndarray:
+        with self.lock:
+            self.calls += 1
+            self.windows += len(batch)
+            self.running += 1
+            self.most = max(self.most, self.running)
+            late = self.calls % 3 == 1
+        with torch.no_grad():
+            single, many = self.model.predict_raw(torch.from_numpy(batch))
+        time.sleep(0.3 if late else 0.0)
+        with self.lock:
+            self.running -= 1
+        return torch.cat([single, many], dim=-1).numpy()
+
+
+def test_a_stream_with_several_workers_keeps_the_windows_in_order(model, shared_data):
+    frames = small_frames(shared_data / "transnetv2-test.mp4", 560)  # twelve windows, one per batch
+    chunks = [frames[i:i + 50] for i in range(0, 560, 50)]
+    plain, workers = TransNetV2Stream(model, batch_size=1), Workers(model)
+    parallel = TransNetV2Stream(workers, batch_size=1, overlap=True)
+    expected = [plain.feed(chunk) for chunk in chunks] + [plain.finish()]
+    got = [parallel.feed(chunk) for chunk in chunks] + [parallel.finish()]
+    np.testing.assert_array_equal(np.concatenate(got), np.concatenate(expected))
+    assert workers.windows == 12 and workers.most > 1  # the windows ran several at a time
+    assert len(got[-1]) > len(expected[-1])  # up to six batches in flight: the last ones come out at finish()
 
 
 def spans(single, many=None, **kw) -> list[tuple[int, int]]:
