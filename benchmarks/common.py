@@ -56,6 +56,19 @@ def best(fn: Callable[[], object], repeat: int = 1) -> float:
     return min(times)
 
 
+def best_interleaved(calls: dict[str, Callable[[], object]], repeat: int = 1) -> dict[str, float]:
+    """The shortest of ``repeat`` timed calls of each of ``calls``, in seconds, called in turn round after round:
+    on a machine whose speed drifts during the run (a shared virtual machine: 1.5x between minutes here) each is
+    measured under the same conditions as the others."""
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(repeat):
+        for name, fn in calls.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: min(seconds) for name, seconds in times.items()}
+
+
 def figure(benchmark: str, name: str, value: float, unit: str, baseline_name: str | None = None,
            baseline_value: float | None = None, better: str = "higher") -> None:
     """Declare one headline figure of ``benchmark`` beside the baseline measured in the same run (``None`` when the

@@ -5,12 +5,14 @@ For each video prints frames/s of (1) decoding alone with PyAV (to 48x27 RGB, wh
 the stage's backend (``shots_backend=auto``: OpenVINO on a CPU), and with PyTorch, (3) the whole stage in steady
 state (model loaded; shards, JPEGs, shots and signals files written), then the stage's overhead over (1)+(2),
 and what the highlight signals cost inside it: the audio decoded and measured alone, and motion activity alone
-on the decoded small frames. The whole stage also runs with ``shots_overlap=false`` (inference waits for
-decoding), and when its backend is not torch, with ``shots_precision=f32`` (what a CPU without bf16 gets) and
+on the decoded small frames. The whole stage also runs with ``shots_overlap=false`` (one window at a
+time, waiting for decoding), and when its backend is not torch, with ``shots_precision=f32`` (what a CPU without bf16 gets) and
 ``shots_backend=torch``; each says whether it found the same shots and keyframes as the default. The stage is
 compared with decoding plus TransNetV2 in PyTorch alone (the issue's aim: at least 4x on a CPU with bf16, 1.3x
 with f32 only; whether this CPU has AMX/AVX512-BF16 is printed, and the load average, as other work on the
-machine slows OpenVINO more than PyTorch). Run: ``.venv/bin/python benchmarks/keyframes.py [VIDEO ...]`` (default: the
+machine slows OpenVINO more than PyTorch). Each measurement is the shortest of ``--repeat`` rounds (default 2) in
+which every one runs in turn, so a machine whose speed drifts during the run slows both sides of a ratio alike.
+Run: ``.venv/bin/python benchmarks/keyframes.py [VIDEO ...]`` (default: the
 music video in ../shared/data and the bundled 720p clip).
 """
 
@@ -28,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import BUNDLED_CLIP, MUSIC_VIDEO, REPO, best, bf16_flags, figure
+from common import BUNDLED_CLIP, MUSIC_VIDEO, REPO, best_interleaved, bf16_flags, figure
 
 sys.path.insert(0, str(REPO))
 
@@ -113,7 +115,6 @@ def main() -> None:
     for path in args.videos:
         frames = decode_small(path)
         n = len(frames)
-        t_decode = best(lambda: decode_small(path), args.repeat)
         t_ffmpeg = ffmpeg_null(path)
 
         def infer(model=stage.stream.model) -> None:
@@ -122,8 +123,6 @@ def main() -> None:
                 stream.feed(frames[i:i + 50])
             stream.finish()
 
-        t_infer = best(infer, args.repeat)
-        t_torch = best(lambda: infer(torch_model), args.repeat) if reference else t_infer
         [video] = discover_videos(path)
         out = Path(tempfile.mkdtemp())
         shots: dict[str, list[list[int]]] = {}  # each variant's last run's shots and keyframes
@@ -137,10 +136,16 @@ def main() -> None:
             found = json.loads((folder / "shots" / f"{video.video_id}.json").read_text())["shots"]
             shots[label] = [[shot["start_frame"], shot["end_frame"], shot["keyframes"]] for shot in found]
 
-        times = {label: best(lambda: whole(label), args.repeat) for label in stages}
+        calls = {"decode": lambda: decode_small(path), "infer": infer}
+        if reference:
+            calls["torch"] = lambda: infer(torch_model)
+        calls |= {label: lambda label=label: whole(label) for label in stages}
+        calls |= {"sound": lambda: sound_alone(path), "motion": lambda: motion_alone(frames)}
+        measured = best_interleaved(calls, args.repeat)
+        t_decode, t_infer, t_sound, t_motion = (measured[k] for k in ("decode", "infer", "sound", "motion"))
+        t_torch = measured.get("torch", t_infer)
+        times = {label: measured[label] for label in stages}
         t_stage = times["default"]
-        t_sound = best(lambda: sound_alone(path), args.repeat)
-        t_motion = best(lambda: motion_alone(frames), args.repeat)
         base = t_decode + t_infer
         print(f"\n{path.name}: {n} frames, load average {os.getloadavg()[0]:.1f}")
         print(f"  {'decode alone (PyAV -> 48x27)':38s} {n / t_decode:9.0f} frames/s")
