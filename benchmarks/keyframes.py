@@ -1,19 +1,19 @@
 """Keyframes stage throughput beside its two unavoidable parts: decoding and TransNetV2 inference.
 
 For each video prints frames/s of (1) decoding alone with PyAV (to 48x27 RGB, what the model needs), and
-``ffmpeg -f null`` when the binary exists, (2) TransNetV2 inference alone on those frames (batched windows) with
-the stage's backend (``shots_backend=auto``: OpenVINO on a CPU), and with PyTorch, (3) the whole stage in steady
-state (model loaded; shards, JPEGs, shots and signals files written), then the stage's overhead over (1)+(2),
-and what the highlight signals cost inside it: the audio decoded and measured alone, and motion activity alone
-on the decoded small frames. The whole stage also runs with ``shots_overlap=false`` (one window at a
-time, waiting for decoding), and when its backend is not torch, with ``shots_precision=f32`` (what a CPU without bf16 gets) and
+``ffmpeg -f null`` when the binary exists, (2) TransNetV2 inference alone on those frames (batched windows) with the stage's
+backend (``shots_backend=auto``: OpenVINO on a CPU), and with PyTorch, (3) the whole stage in steady state (model
+loaded; shards, JPEGs, shots and signals files written), then the stage's overhead over (1)+(2), and what the
+highlight signals cost inside it: the audio decoded and measured alone, and motion activity alone on the decoded
+small frames. The whole stage also runs with ``shots_overlap=false`` (one window at a time, waiting for decoding),
+and when its backend is not torch, with ``shots_precision=f32`` (what a CPU without bf16 gets) and
 ``shots_backend=torch``; each says whether it found the same shots and keyframes as the default. The stage is
-compared with decoding plus TransNetV2 in PyTorch alone (the issue's aim: at least 4x on a CPU with bf16, 1.3x
-with f32 only; whether this CPU has AMX/AVX512-BF16 is printed, and the load average, as other work on the
-machine slows OpenVINO more than PyTorch). Each measurement is the shortest of ``--repeat`` rounds (default 2) in
-which every one runs in turn, so a machine whose speed drifts during the run slows both sides of a ratio alike.
-Run: ``.venv/bin/python benchmarks/keyframes.py [VIDEO ...]`` (default: the
-music video in ../shared/data and the bundled 720p clip).
+compared with decoding plus TransNetV2 in PyTorch alone (the issue's aim: at least 4x on a CPU with bf16, 1.3x with
+f32 only; whether this CPU has AMX/AVX512-BF16 is printed, and the load average, as other work on the machine slows
+OpenVINO more than PyTorch). Each measurement is the shortest of ``--repeat`` rounds (default 2) in which every one
+runs in turn, so a machine whose speed drifts during the run slows both sides of a ratio alike. Run:
+``.venv/bin/python benchmarks/keyframes.py [VIDEO ...]`` (default: the music video in ../shared/data and the bundled
+720p clip).
 """
 
 from __future__ import annotations
