@@ -48,12 +48,7 @@ def sample_videos(given: list[Path]) -> list[Path]:
 
 def best(fn: Callable[[], object], repeat: int = 1) -> float:
     """The shortest of ``repeat`` timed calls of ``fn``, in seconds."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return best_interleaved({"": fn}, repeat)[""]
 
 
 def best_interleaved(calls: dict[str, Callable[[], object]], repeat: int = 1) -> dict[str, float]:
